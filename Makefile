@@ -1,0 +1,48 @@
+# Two commands: `make book` (install, run the study, collect, render) and `make test`.
+# Everything lives in .venv; torch is installed only when none is importable there, so a GPU
+# user's CUDA build (installed first, see README) is kept.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STUDY  ?= studies/default.yaml
+TORCH_CPU ?= torch==2.13.0
+export HF_HUB_OFFLINE ?= 1
+
+STUDY_NAME = $(shell $(PY) -c "import yaml,sys; print(yaml.safe_load(open('$(STUDY)'))['name'])")
+
+.PHONY: install book study collect render test clean-book help
+
+help:
+	@echo "make book   install, run $(STUDY), collect it, render the book into _build/html"
+	@echo "make test   install with test extras, then pytest"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(PY) pyproject.toml constraints.txt
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet $(TORCH_CPU)
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[book,test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+study: install
+	$(VENV)/bin/cltbook run $(STUDY)
+
+collect: study
+	$(VENV)/bin/cltbook collect $(STUDY)
+
+render: install
+	$(VENV)/bin/cltbook book --study $(STUDY_NAME)
+
+book: collect
+	$(VENV)/bin/cltbook book --study $(STUDY_NAME)
+	@echo "open _build/html/index.html"
+
+test: install
+	$(PY) -m pytest
+
+clean-book:
+	rm -rf _build

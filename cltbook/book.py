@@ -1,0 +1,77 @@
+"""Building the book: which study's results the chapters read, and re-execution when they change.
+
+Jupyter Book caches a chapter's execution by its code alone, so a chapter whose results file
+changed would show stale numbers. `build` keeps a stamp of the results it rendered and clears the
+execution cache when the stamp changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from cltbook.study import project_root
+
+STUDY_VARIABLE = "CLTBOOK_STUDY"  # set by `cltbook book --study` for one build only
+
+
+def configured_study(root: Path | None = None) -> str:
+    """The study named in _config.yml (section `cltbook: study:`)."""
+    root = root or project_root()
+    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
+    return config["cltbook"]["study"]
+
+
+def study_name(root: Path | None = None) -> str:
+    return os.environ.get(STUDY_VARIABLE) or configured_study(root)
+
+
+def results_path(study: str, root: Path | None = None) -> Path:
+    return (root or project_root()) / "results" / f"{study}.parquet"
+
+
+def load_results(study: str | None = None) -> pd.DataFrame:
+    """The tidy results table a chapter reads; a clear error when the study has not been run."""
+    root = project_root()
+    study = study or study_name(root)
+    path = results_path(study, root)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} does not exist: run `cltbook run studies/{study}.yaml` and "
+            f"`cltbook collect studies/{study}.yaml` first (or `make book`)"
+        )
+    return pd.read_parquet(path)
+
+
+def _stamp(study: str, root: Path) -> str:
+    path = results_path(study, root)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
+    return json.dumps({"study": study, "results": digest})
+
+
+def build(study: str | None = None, strict: bool = True, root: Path | None = None) -> int:
+    """Render the book into _build/html, re-executing chapters when their results changed."""
+    root = root or project_root()
+    study = study or configured_study(root)
+    build_dir = root / "_build"
+    stamp_file = build_dir / ".cltbook-results-stamp"
+    stamp = _stamp(study, root)
+    if not stamp_file.is_file() or stamp_file.read_text() != stamp:
+        shutil.rmtree(build_dir / ".jupyter_cache", ignore_errors=True)
+    command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(root)]
+    if strict:
+        command += ["-W", "-n", "--keep-going"]
+    env = {**os.environ, STUDY_VARIABLE: study}
+    code = subprocess.run(command, env=env, cwd=root).returncode
+    if code == 0:
+        build_dir.mkdir(exist_ok=True)
+        stamp_file.write_text(stamp)
+    return code

@@ -1,0 +1,123 @@
+"""`cltbook run | status | collect | show` — the command line over `cltbook.study`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from cltbook.config import ConfigError, dump_yaml, load_study
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from cltbook.study import run_study
+
+    outcome = run_study(
+        args.study,
+        runs_root=args.runs_dir,
+        cache_dir=args.cache_dir,
+        threads=args.threads,
+        dry_run=args.dry_run,
+        retry_failed=args.retry_failed,
+    )
+    if not args.dry_run:
+        print(f"{len(outcome['ok'])} ran, {len(outcome['failed'])} failed, {len(outcome['skipped'])} skipped")
+    return 1 if outcome["failed"] else 0
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from cltbook.study import run_statuses
+
+    study = load_study(args.study)
+    statuses = run_statuses(study, Path(args.runs_dir))
+    for status in statuses:
+        reason = f"  ({status.reason})" if status.reason else ""
+        print(f"{status.state:8} {status.config.run_id}  {status.config.label}{reason}")
+        if status.state == "failed" and args.verbose and status.record:
+            print(status.record.get("traceback", ""))
+    counts = {state: sum(s.state == state for s in statuses) for state in ("done", "failed", "pending")}
+    print(", ".join(f"{n} {state}" for state, n in counts.items()))
+    return 0
+
+
+def _cmd_collect(args: argparse.Namespace) -> int:
+    from cltbook.study import collect_study
+
+    out = collect_study(args.study, runs_root=args.runs_dir, out=args.out)
+    print(f"wrote {out}")
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    from cltbook.study import NOTEBOOK
+
+    study = load_study(args.study)
+    matches = [c for c in study.expand() if c.run_id.startswith(args.run)]
+    if len(matches) != 1:
+        print(f"error: run {args.run!r} matches {len(matches)} runs of study {study.name}", file=sys.stderr)
+        return 2
+    config = matches[0]
+    run_dir = Path(args.runs_dir) / study.name / config.run_id
+    print(dump_yaml(config))
+    # config.yaml holds exactly the notebook's config parameters, so papermill can read it back.
+    print(
+        f"# re-run by hand:\npapermill {NOTEBOOK} {run_dir}/executed.ipynb -f {run_dir}/config.yaml "
+        f"-p run_dir {run_dir} -p cache_dir {args.cache_dir}"
+    )
+    return 0
+
+
+def _cmd_book(args: argparse.Namespace) -> int:
+    from cltbook.book import build
+
+    return build(study=args.study, strict=not args.no_strict)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cltbook", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def study_command(name: str, help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help)
+        p.add_argument("study", help="a study file, e.g. studies/default.yaml")
+        p.add_argument("--runs-dir", default="runs", help="where run folders live (default: runs)")
+        return p
+
+    p = study_command("run", "execute every run of a study that has no record")
+    p.add_argument("--cache-dir", default=".cache", help="base models and other caches (default: .cache)")
+    p.add_argument("--threads", type=int, default=0, help="torch threads per run (0: all cores)")
+    p.add_argument("--dry-run", action="store_true", help="list what would run or be skipped")
+    p.add_argument("--retry-failed", action="store_true", help="also re-run runs recorded as failed")
+    p.set_defaults(func=_cmd_run)
+
+    p = study_command("status", "list done / failed / pending runs")
+    p.add_argument("-v", "--verbose", action="store_true", help="print tracebacks of failed runs")
+    p.set_defaults(func=_cmd_status)
+
+    p = study_command("collect", "write the tidy results table of a study")
+    p.add_argument("--out", default=None, help="output parquet (default: results/<study>.parquet)")
+    p.set_defaults(func=_cmd_collect)
+
+    p = study_command("show", "print a run's resolved config and how to re-run it")
+    p.add_argument("run", help="run id (or a unique prefix)")
+    p.add_argument("--cache-dir", default=".cache")
+    p.set_defaults(func=_cmd_show)
+
+    p = sub.add_parser("book", help="render the book into _build/html")
+    p.add_argument("--study", default=None, help="study whose results the chapters read (default: _config.yml)")
+    p.add_argument("--no-strict", action="store_true", help="do not treat warnings as errors")
+    p.set_defaults(func=_cmd_book)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

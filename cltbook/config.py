@@ -1,0 +1,493 @@
+"""Frozen, validated run and study configuration.
+
+A YAML recipe is nothing but a serialized dataclass: YAML keys equal dataclass fields equal notebook
+parameters. Everything a run does is decided by one `RunConfig`; a study is a base config plus a grid
+of dotted-path overrides, expanded and validated whole before anything runs.
+
+Every error names the field path and the offending value (`mixture.n_per_language: must be >= 0,
+got -5`), and unknown keys are errors with a spelling hint — a silently ignored key is a silently
+wrong experiment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import itertools
+import json
+import types
+import typing
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cltbook.languages import UnknownLanguageError, get_language
+
+# Bump by hand whenever a change to the code changes what a run with the same config produces
+# (data generation, training loop, metrics). It is part of every run id, so old results are not
+# silently mixed with new ones; the git commit goes to provenance instead, never into the hash.
+CACHE_VERSION = 1
+
+TASKS = ("math_reasoning",)
+MIXTURE_DESIGNS = ("augmentation",)
+CHECKPOINT_SELECTION = ("best_validation", "last")
+
+
+class ConfigError(ValueError):
+    """A configuration value is wrong; the message starts with the field path."""
+
+    def __init__(self, path: str, message: str):
+        self.path = path
+        self.message = message
+        super().__init__(f"{path}: {message}" if path else message)
+
+
+# --------------------------------------------------------------------------------------------
+# The parts of a run
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorldConfig:
+    """The generated miniature world: its seed and its pretraining corpus."""
+
+    seed: int = 0
+    corpus_documents: int = 30_000
+    # Approximate share of corpus documents per language; None means the world's default mix.
+    language_shares: dict[str, float] | None = None
+    parallel_share: float = 0.05
+    vocab_size: int = 1024
+
+
+@dataclass(frozen=True)
+class BaseModelConfig:
+    """The base model fine-tuning starts from: a Llama pretrained from scratch on the world."""
+
+    size: str = "small"
+    pretrain_steps: int = 300
+    pretrain_batch_size: int = 32
+    pretrain_seq_len: int = 128
+    pretrain_learning_rate: float = 3e-3
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class MixtureConfig:
+    """The fine-tuning data: a fixed anchor-language set plus n examples per seen language."""
+
+    design: str = "augmentation"
+    anchor_examples: int = 1000
+    n_per_language: int = 0
+    # True: every language draws the same underlying items (translations of one another).
+    parallel: bool = False
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Supervised fine-tuning with loss on the answer only.
+
+    The budget is a number of optimizer steps, not epochs, so that a larger mixture is not also
+    more compute; the checkpoint is chosen by held-out validation loss, as the paper does.
+    """
+
+    max_steps: int = 300
+    batch_size: int = 16
+    learning_rate: float = 1e-3
+    warmup_steps: int = 20
+    eval_every: int = 50
+    validation_per_language: int = 32
+    select_checkpoint: str = "best_validation"
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    """Greedy generation on parallel evaluation items in every language."""
+
+    items_per_language: int = 100
+    max_new_tokens: int = 48
+    batch_size: int = 50
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One setting: one fine-tune and its evaluation."""
+
+    study: str = "smoke"
+    tasks: tuple[str, ...] = ("math_reasoning",)
+    anchor_language: str = "en"
+    seen_languages: tuple[str, ...] = ("es", "fr", "ja", "zh")
+    unseen_languages: tuple[str, ...] = ("ar", "ko", "pt")
+    seed: int = 0
+    data_seed: int = 0
+    world: WorldConfig = field(default_factory=WorldConfig)
+    base_model: BaseModelConfig = field(default_factory=BaseModelConfig)
+    mixture: MixtureConfig = field(default_factory=MixtureConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+
+    # ---- derived views (never stored, never parsed back) ----
+    @property
+    def setting(self) -> str:
+        return "single" if len(self.tasks) == 1 else "multi"
+
+    @property
+    def evaluation_languages(self) -> tuple[str, ...]:
+        return (self.anchor_language, *self.seen_languages, *self.unseen_languages)
+
+    def role(self, language: str) -> str:
+        """anchor / seen / unseen, relative to this run's own language mix."""
+        if language == self.anchor_language:
+            return "anchor"
+        if language in self.seen_languages:
+            return "seen"
+        if language in self.unseen_languages:
+            return "unseen"
+        raise ValueError(f"language {language!r} is not part of this run")
+
+    @property
+    def run_id(self) -> str:
+        return run_id(self)
+
+    @property
+    def label(self) -> str:
+        """A name for humans; derived, never parsed back."""
+        return (
+            f"{'+'.join(self.tasks)}-{self.base_model.size}-n{self.mixture.n_per_language}"
+            f"-seed{self.seed}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_plain(self)
+
+
+# --------------------------------------------------------------------------------------------
+# Plain data <-> dataclasses, with type checking
+# --------------------------------------------------------------------------------------------
+
+
+def to_plain(obj: Any) -> Any:
+    """A dataclass tree as JSON-native values (tuples become lists)."""
+    if dataclasses.is_dataclass(obj):
+        return {f.name: to_plain(getattr(obj, f.name)) for f in fields(obj)}
+    if isinstance(obj, (list, tuple)):
+        return [to_plain(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: to_plain(v) for k, v in obj.items()}
+    return obj
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", str(tp))
+
+
+def _coerce(value: Any, tp: Any, path: str) -> Any:
+    """Check `value` against the annotation `tp`; return it in the dataclass's own form."""
+    if tp is Any:
+        return value
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(tp)
+        if value is None and type(None) in options:
+            return None
+        errors = []
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _coerce(value, option, path)
+            except ConfigError as err:
+                errors.append(err)
+        raise errors[0]
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(path, f"expected a mapping of {tp.__name__} fields, got {value!r}")
+        return from_dict(tp, value, path)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(path, f"expected a list, got {type(value).__name__} {value!r}")
+        (item_type, _ellipsis) = typing.get_args(tp)
+        return tuple(_coerce(v, item_type, f"{path}[{i}]") for i, v in enumerate(value))
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(path, f"expected a list, got {type(value).__name__} {value!r}")
+        (item_type,) = typing.get_args(tp)
+        return [_coerce(v, item_type, f"{path}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(path, f"expected a mapping, got {type(value).__name__} {value!r}")
+        key_type, value_type = typing.get_args(tp)
+        return {
+            _coerce(k, key_type, f"{path}"): _coerce(v, value_type, f"{path}.{k}")
+            for k, v in value.items()
+        }
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(path, f"expected true or false, got {type(value).__name__} {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(path, f"expected an integer, got {type(value).__name__} {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(path, f"expected a number, got {type(value).__name__} {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(path, f"expected a string, got {type(value).__name__} {value!r}")
+        return value
+    raise TypeError(f"{path}: unsupported annotation {_type_name(tp)}")
+
+
+def _unknown_key(path: str, key: str, known: list[str]) -> ConfigError:
+    hint = difflib.get_close_matches(key, known, n=1)
+    suggestion = f"; did you mean {hint[0]!r}?" if hint else f"; known keys: {', '.join(known)}"
+    return ConfigError(f"{path}.{key}" if path else key, f"unknown key{suggestion}")
+
+
+def from_dict(cls: type, data: dict[str, Any], path: str = "") -> Any:
+    """Build dataclass `cls` from plain data, rejecting unknown keys and wrong types."""
+    hints = typing.get_type_hints(cls)
+    known = [f.name for f in fields(cls)]
+    for key in data:
+        if key not in known:
+            raise _unknown_key(path, str(key), known)
+    kwargs = {
+        key: _coerce(value, hints[key], f"{path}.{key}" if path else key)
+        for key, value in data.items()
+    }
+    return cls(**kwargs)
+
+
+# --------------------------------------------------------------------------------------------
+# Semantic validation
+# --------------------------------------------------------------------------------------------
+
+
+def _require(condition: bool, path: str, message: str) -> None:
+    if not condition:
+        raise ConfigError(path, message)
+
+
+def _check_language(code: str, path: str, *, world: bool) -> None:
+    try:
+        language = get_language(code)
+    except UnknownLanguageError as err:
+        raise ConfigError(path, str(err)) from None
+    if world and not language.world_supported:
+        raise ConfigError(path, f"{code!r} is not one of the languages the miniature world supports")
+
+
+def validate(config: RunConfig) -> RunConfig:
+    """Reject contradictory or out-of-range values; return the config unchanged."""
+    _require(bool(config.study.strip()), "study", "must not be empty")
+    _require(len(config.tasks) > 0, "tasks", "must name at least one task")
+    for i, task in enumerate(config.tasks):
+        _require(task in TASKS, f"tasks[{i}]", f"unknown task {task!r}; known: {', '.join(TASKS)}")
+    _require(len(set(config.tasks)) == len(config.tasks), "tasks", f"duplicated in {list(config.tasks)}")
+
+    _check_language(config.anchor_language, "anchor_language", world=True)
+    for name in ("seen_languages", "unseen_languages"):
+        codes = getattr(config, name)
+        for i, code in enumerate(codes):
+            _check_language(code, f"{name}[{i}]", world=True)
+        duplicates = sorted({c for c in codes if codes.count(c) > 1})
+        _require(not duplicates, name, f"lists {duplicates} more than once")
+        _require(
+            config.anchor_language not in codes,
+            name,
+            f"contains the anchor language {config.anchor_language!r}",
+        )
+    both = sorted(set(config.seen_languages) & set(config.unseen_languages))
+    _require(not both, "unseen_languages", f"{both} also listed in seen_languages")
+
+    for name in ("seed", "data_seed"):
+        _require(getattr(config, name) >= 0, name, f"must be >= 0, got {getattr(config, name)}")
+
+    world = config.world
+    _require(world.corpus_documents > 0, "world.corpus_documents", f"must be > 0, got {world.corpus_documents}")
+    _require(0 <= world.parallel_share <= 1, "world.parallel_share", f"must be in [0, 1], got {world.parallel_share}")
+    _require(world.vocab_size >= 300, "world.vocab_size", f"must be >= 300, got {world.vocab_size}")
+    if world.language_shares is not None:
+        for code, share in world.language_shares.items():
+            _check_language(code, f"world.language_shares.{code}", world=True)
+            _require(share >= 0, f"world.language_shares.{code}", f"must be >= 0, got {share}")
+        total = sum(world.language_shares.values())
+        _require(abs(total - 1) < 1e-6, "world.language_shares", f"must sum to 1, got {total:g}")
+
+    from cltbook.models import MODEL_SIZES  # late import: models imports torch
+
+    model = config.base_model
+    _require(
+        model.size in MODEL_SIZES,
+        "base_model.size",
+        f"unknown size {model.size!r}; known: {', '.join(MODEL_SIZES)}",
+    )
+    for name in ("pretrain_steps", "pretrain_batch_size", "pretrain_seq_len"):
+        _require(getattr(model, name) > 0, f"base_model.{name}", f"must be > 0, got {getattr(model, name)}")
+    _require(model.pretrain_learning_rate > 0, "base_model.pretrain_learning_rate", f"must be > 0, got {model.pretrain_learning_rate}")
+
+    mixture = config.mixture
+    _require(
+        mixture.design in MIXTURE_DESIGNS,
+        "mixture.design",
+        f"unknown design {mixture.design!r}; known: {', '.join(MIXTURE_DESIGNS)}",
+    )
+    _require(mixture.anchor_examples >= 0, "mixture.anchor_examples", f"must be >= 0, got {mixture.anchor_examples}")
+    _require(mixture.n_per_language >= 0, "mixture.n_per_language", f"must be >= 0, got {mixture.n_per_language}")
+    _require(
+        mixture.anchor_examples + mixture.n_per_language * len(config.seen_languages) > 0,
+        "mixture",
+        "the mixture is empty: anchor_examples and n_per_language are both 0",
+    )
+
+    training = config.training
+    for name in ("max_steps", "batch_size", "eval_every", "validation_per_language"):
+        _require(getattr(training, name) > 0, f"training.{name}", f"must be > 0, got {getattr(training, name)}")
+    _require(training.warmup_steps >= 0, "training.warmup_steps", f"must be >= 0, got {training.warmup_steps}")
+    _require(training.learning_rate > 0, "training.learning_rate", f"must be > 0, got {training.learning_rate}")
+    _require(
+        training.select_checkpoint in CHECKPOINT_SELECTION,
+        "training.select_checkpoint",
+        f"unknown choice {training.select_checkpoint!r}; known: {', '.join(CHECKPOINT_SELECTION)}",
+    )
+
+    evaluation = config.evaluation
+    for name in ("items_per_language", "max_new_tokens", "batch_size"):
+        _require(getattr(evaluation, name) > 0, f"evaluation.{name}", f"must be > 0, got {getattr(evaluation, name)}")
+    from cltbook.world import MAX_EVAL_ITEMS
+
+    _require(
+        evaluation.items_per_language <= MAX_EVAL_ITEMS,
+        "evaluation.items_per_language",
+        f"the world holds {MAX_EVAL_ITEMS} evaluation items, got {evaluation.items_per_language}",
+    )
+    return config
+
+
+def run_config(data: dict[str, Any]) -> RunConfig:
+    """A validated RunConfig from plain data (missing fields take their defaults)."""
+    return validate(from_dict(RunConfig, data))
+
+
+# --------------------------------------------------------------------------------------------
+# Identity
+# --------------------------------------------------------------------------------------------
+
+# Labels that do not change what a run computes stay out of its identity, so that the same
+# setting reached from two studies or two grid points is one run.
+_NOT_SEMANTIC = ("study",)
+
+
+def semantic_dict(config: RunConfig) -> dict[str, Any]:
+    data = config.to_dict()
+    for key in _NOT_SEMANTIC:
+        data.pop(key)
+    return data
+
+
+def content_hash(data: Any, length: int = 12) -> str:
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
+
+
+def run_id(config: RunConfig) -> str:
+    """A content hash of the semantic config plus CACHE_VERSION; names the run folder."""
+    return content_hash({"config": semantic_dict(config), "cache_version": CACHE_VERSION})
+
+
+# --------------------------------------------------------------------------------------------
+# Studies
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """A study: a base RunConfig (partial; defaults fill the rest) and a grid of overrides.
+
+    `grid` maps dotted field paths to lists of values; the runs are their cartesian product.
+    """
+
+    name: str
+    description: str = ""
+    base: dict[str, Any] = field(default_factory=dict)
+    grid: dict[str, list[Any]] = field(default_factory=dict)
+
+    def expand(self) -> list[RunConfig]:
+        return expand(self)
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    node = data
+    *parents, leaf = dotted.split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"grid.{dotted}", f"{part!r} is not a section")
+    node[leaf] = value
+
+
+def _check_grid_path(dotted: str) -> None:
+    """A grid key must name a leaf field of RunConfig."""
+    cls: Any = RunConfig
+    walked = []
+    for part in dotted.split("."):
+        if not dataclasses.is_dataclass(cls):
+            raise ConfigError(f"grid.{dotted}", f"{'.'.join(walked)!r} is not a section")
+        known = [f.name for f in fields(cls)]
+        if part not in known:
+            raise _unknown_key("grid." + ".".join(walked) if walked else "grid", part, known)
+        walked.append(part)
+        cls = typing.get_type_hints(cls)[part]
+    if dataclasses.is_dataclass(cls):
+        raise ConfigError(f"grid.{dotted}", "names a whole section; grid keys name single fields")
+
+
+def expand(study: StudyConfig) -> list[RunConfig]:
+    """All runs of a study, validated; identical settings reached twice are one run."""
+    if "study" in study.base:
+        raise ConfigError("base.study", "is set from the study's name; remove it")
+    for dotted, values in study.grid.items():
+        _check_grid_path(dotted)
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"grid.{dotted}", f"expected a non-empty list of values, got {values!r}")
+    keys = list(study.grid)
+    runs: dict[str, RunConfig] = {}
+    for combination in itertools.product(*(study.grid[k] for k in keys)):
+        data = json.loads(json.dumps(study.base))  # deep copy of plain data
+        data["study"] = study.name
+        for dotted, value in zip(keys, combination):
+            _set_dotted(data, dotted, value)
+        try:
+            config = run_config(data)
+        except ConfigError as err:
+            where = ", ".join(f"{k}={v!r}" for k, v in zip(keys, combination))
+            context = f" (in the run with {where})" if where else ""
+            raise ConfigError(err.path, err.message + context) from None
+        runs.setdefault(config.run_id, config)
+    return list(runs.values())
+
+
+def load_study(path: str | Path) -> StudyConfig:
+    """Read and validate a study file; every run is expanded and checked before returning."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError("", f"study file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise ConfigError("", f"{path} is not valid YAML: {err}") from None
+    if not isinstance(data, dict):
+        raise ConfigError("", f"{path} must hold a mapping with 'name', 'base' and 'grid'")
+    study = from_dict(StudyConfig, data)
+    if not study.name or not all(c.isalnum() or c in "-_" for c in study.name):
+        raise ConfigError("name", f"must be letters, digits, '-' or '_', got {study.name!r}")
+    study.expand()
+    return study
+
+
+def dump_yaml(config: RunConfig) -> str:
+    return yaml.safe_dump(config.to_dict(), sort_keys=False, allow_unicode=True)

@@ -1,0 +1,279 @@
+"""Base models: a tokenizer and a small Llama pretrained from scratch on the miniature world.
+
+A base model is built once per (world, base_model) configuration and cached under a hash of that
+configuration, as an ordinary Hugging Face model folder (safetensors weights, tokenizer files), so
+everything downstream loads it exactly as it would load a hub checkpoint.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import math
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import torch
+from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+from cltbook.config import BaseModelConfig, WorldConfig, content_hash, to_plain
+
+# Bump when tokenizer training, the architecture mapping or the pretraining loop changes.
+MODEL_CACHE_VERSION = 1
+
+PAD, BOS, EOS, UNK = "<pad>", "<s>", "</s>", "<unk>"
+
+
+@dataclass(frozen=True)
+class ModelSize:
+    hidden_size: int
+    num_layers: int
+    num_heads: int
+    intermediate_size: int
+
+
+# Sizes span about an order of magnitude of non-embedding parameters (see `parameter_counts`).
+MODEL_SIZES: dict[str, ModelSize] = {
+    "tiny": ModelSize(hidden_size=64, num_layers=2, num_heads=4, intermediate_size=192),
+    "small": ModelSize(hidden_size=128, num_layers=4, num_heads=4, intermediate_size=384),
+    "medium": ModelSize(hidden_size=192, num_layers=6, num_heads=6, intermediate_size=512),
+}
+
+
+def base_model_key(world: WorldConfig, base_model: BaseModelConfig) -> str:
+    return content_hash(
+        {"world": to_plain(world), "base_model": to_plain(base_model), "version": MODEL_CACHE_VERSION}
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Tokenizer
+# --------------------------------------------------------------------------------------------
+
+# Han and kana are split into single characters before BPE: merges across a whole
+# name + particle + object run would give every language its own opaque tokens for shared
+# entities. Digits are split one by one so that arithmetic is learned digit-wise.
+_CJK_CHAR = Regex(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
+
+
+def train_tokenizer(
+    texts: Iterator[str] | list[str], vocab_size: int, alphabet: str = ""
+) -> PreTrainedTokenizerFast:
+    """A BPE tokenizer trained on `texts`; every character of `alphabet` gets a token."""
+    tokenizer = Tokenizer(models.BPE(unk_token=UNK))
+    tokenizer.normalizer = normalizers.NFC()
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Metaspace(),
+            pre_tokenizers.Digits(individual_digits=True),
+            pre_tokenizers.Split(_CJK_CHAR, behavior="isolated"),
+            pre_tokenizers.Punctuation(),
+        ]
+    )
+    tokenizer.decoder = decoders.Metaspace()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=[PAD, BOS, EOS, UNK],
+        initial_alphabet=sorted(set(alphabet)),
+        show_progress=False,
+    )
+    tokenizer.train_from_iterator(texts, trainer=trainer)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer, bos_token=BOS, eos_token=EOS, unk_token=UNK, pad_token=PAD
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Model
+# --------------------------------------------------------------------------------------------
+
+
+def llama_config(size: str, vocab_size: int, tokenizer: PreTrainedTokenizerFast) -> LlamaConfig:
+    shape = MODEL_SIZES[size]
+    return LlamaConfig(
+        vocab_size=vocab_size,
+        hidden_size=shape.hidden_size,
+        intermediate_size=shape.intermediate_size,
+        num_hidden_layers=shape.num_layers,
+        num_attention_heads=shape.num_heads,
+        num_key_value_heads=shape.num_heads,
+        max_position_embeddings=1024,
+        tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+
+
+def parameter_counts(model: torch.nn.Module) -> dict[str, int]:
+    """Total and non-embedding parameter counts (tied embeddings counted once)."""
+    total = sum(p.numel() for p in model.parameters())
+    embedding = model.get_input_embeddings().weight.numel()
+    return {"total": total, "non_embedding": total - embedding}
+
+
+def _token_blocks(tokenizer: PreTrainedTokenizerFast, texts: list[str], seq_len: int) -> torch.Tensor:
+    """All documents as one EOS-separated token stream, cut into blocks of seq_len + 1."""
+    ids: list[int] = []
+    for encoded in tokenizer(texts, add_special_tokens=False)["input_ids"]:
+        ids.extend(encoded)
+        ids.append(tokenizer.eos_token_id)
+    n_blocks = len(ids) // (seq_len + 1)
+    return torch.tensor(ids[: n_blocks * (seq_len + 1)], dtype=torch.long).view(n_blocks, seq_len + 1)
+
+
+def lr_at(step: int, max_steps: int, warmup: int, peak: float) -> float:
+    """Linear warm-up then cosine decay to 10% of the peak."""
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = (step - warmup) / max(1, max_steps - warmup)
+    return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def pretrain(
+    model: LlamaForCausalLM, blocks: torch.Tensor, config: BaseModelConfig, progress=None
+) -> list[float]:
+    """Next-token pretraining on random blocks; returns the loss per step."""
+    generator = torch.Generator().manual_seed(config.seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.pretrain_learning_rate, weight_decay=0.01)
+    warmup = max(1, config.pretrain_steps // 20)
+    losses = []
+    model.train()
+    for step in range(config.pretrain_steps):
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(step, config.pretrain_steps, warmup, config.pretrain_learning_rate)
+        batch = blocks[torch.randint(len(blocks), (config.pretrain_batch_size,), generator=generator)]
+        loss = _next_token_loss(model, batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        losses.append(loss.item())
+        if progress is not None:
+            progress(step + 1, config.pretrain_steps, loss.item())
+    model.eval()
+    return losses
+
+
+def _next_token_loss(model: LlamaForCausalLM, batch: torch.Tensor) -> torch.Tensor:
+    logits = model(input_ids=batch[:, :-1]).logits
+    return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), batch[:, 1:].reshape(-1))
+
+
+# --------------------------------------------------------------------------------------------
+# The cache
+# --------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock, so two runs needing the same base model build it once."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def world_base_model(
+    world: WorldConfig, base_model: BaseModelConfig, cache_dir: str | Path, progress=None
+) -> Path:
+    """The folder of the base model for this configuration, building it on a cache miss."""
+    key = base_model_key(world, base_model)
+    root = Path(cache_dir) / "base_models"
+    folder = root / key
+    with _file_lock(root / f".{key}.lock"):
+        if (folder / "pretraining.json").is_file():
+            return folder
+        building = root / f".{key}.building"
+        shutil.rmtree(building, ignore_errors=True)
+        build_base_model(world, base_model, building, progress=progress)
+        os.replace(building, folder)
+    return folder
+
+
+def world_alphabet(world_seed: int) -> str:
+    """Every character the world's tasks and prompts can use.
+
+    The corpus never shows the question/answer format (fine-tuning teaches it), so characters that
+    occur only in prompts and answer phrases, such as 答 in "答えは", must be added explicitly or
+    they would be unknown tokens.
+    """
+    from cltbook.languages import WORLD_LANGUAGES, get_language
+    from cltbook.world import problems, render
+
+    pieces = [chr(c) for c in range(32, 127)]
+    for code in WORLD_LANGUAGES:
+        language = get_language(code)
+        pieces += [language.question_prefix, language.answer_prefix, language.answer_template]
+        for problem in problems("train", 100, world_seed=world_seed):
+            rendered = render(problem, code)
+            pieces += [rendered.question, rendered.solution]
+    return "".join(sorted(set("".join(pieces))))
+
+
+def build_base_model(
+    world: WorldConfig, base_model: BaseModelConfig, folder: Path, progress=None
+) -> dict:
+    """Generate the corpus, train the tokenizer, pretrain the model, save all to `folder`."""
+    from cltbook.world import DEFAULT_LANGUAGE_SHARES, pretraining_documents
+
+    started = time.perf_counter()
+    shares = world.language_shares or DEFAULT_LANGUAGE_SHARES
+    documents = pretraining_documents(
+        world.corpus_documents, shares, world.parallel_share, world_seed=world.seed
+    )
+    texts = [doc.text for doc in documents]
+    tokenizer = train_tokenizer(texts, world.vocab_size, alphabet=world_alphabet(world.seed))
+    tokenizer_seconds = time.perf_counter() - started
+
+    torch.manual_seed(base_model.seed)
+    model = LlamaForCausalLM(llama_config(base_model.size, len(tokenizer), tokenizer))
+    blocks = _token_blocks(tokenizer, texts, base_model.pretrain_seq_len)
+    started_training = time.perf_counter()
+    losses = pretrain(model, blocks, base_model, progress=progress)
+    training_seconds = time.perf_counter() - started_training
+
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder, safe_serialization=True)
+    tokenizer.save_pretrained(folder)
+    summary = {
+        "world": to_plain(world),
+        "base_model": to_plain(base_model),
+        "parameters": parameter_counts(model),
+        "corpus_documents": len(texts),
+        "corpus_tokens": int(blocks.numel()),
+        "tokens_seen": base_model.pretrain_steps * base_model.pretrain_batch_size * base_model.pretrain_seq_len,
+        "final_loss": sum(losses[-20:]) / len(losses[-20:]),
+        "losses": losses,
+        "seconds": {"tokenizer_and_corpus": tokenizer_seconds, "pretraining": training_seconds},
+        "threads": torch.get_num_threads(),
+    }
+    (folder / "pretraining.json").write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+def load_model(folder: str | Path) -> tuple[torch.nn.Module, PreTrainedTokenizerFast]:
+    """Any causal LM folder holding safetensors weights and a tokenizer."""
+    from transformers import AutoTokenizer
+
+    folder = Path(folder)
+    model = AutoModelForCausalLM.from_pretrained(folder, use_safetensors=True)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model.eval()
+    return model, tokenizer
+
+
+def describe(folder: str | Path) -> dict:
+    """What a run's record keeps about its world base model (no loss curve)."""
+    summary = json.loads((Path(folder) / "pretraining.json").read_text())
+    keep = ("parameters", "corpus_documents", "corpus_tokens", "tokens_seen", "final_loss", "seconds", "threads")
+    return {key: summary[key] for key in keep}

@@ -1,0 +1,233 @@
+"""The run store: one folder per run, written so that a crash never leaves a half-truth.
+
+    runs/<study>/<run_id>/
+        config.yaml          the resolved config (written first)
+        executed.ipynb       the executed notebook (evidence, not the data source)
+        metrics.parquet      tidy: run × task × language × metric (schema: TIDY_COLUMNS)
+        predictions.parquet  one row per evaluated item
+        record.json          config, provenance, timings, status — written LAST, atomically
+
+A run counts as done only when its record says so; a run that crashed has no record and is re-run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import tempfile
+import time
+from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterator
+
+import pandas as pd
+
+from cltbook.config import CACHE_VERSION, RunConfig
+from cltbook.languages import get_language
+
+RECORD = "record.json"
+METRICS = "metrics.parquet"
+PREDICTIONS = "predictions.parquet"
+STAGE = "stage"  # the stage a running notebook is in; removed when the record is written
+
+# The tidy results schema, with units. `value` is on a 0–1 scale for every metric here.
+TIDY_COLUMNS = {
+    "run_id": "content hash of the semantic config + CACHE_VERSION",
+    "study": "study name",
+    "label": "human-readable run name (derived, never parsed)",
+    "task": "math_reasoning | summarization | instruction_following",
+    "setting": "single | multi (single- or multi-task fine-tuning)",
+    "model_size": "base model size preset",
+    "seed": "fine-tuning seed",
+    "data_seed": "mixture sampling seed",
+    "mixture_design": "augmentation",
+    "anchor_examples": "examples in the anchor language (count)",
+    "n_per_language": "examples added per seen language (count)",
+    "language": "ISO 639-1 code of the evaluated language",
+    "role": "anchor | seen | unseen (from this run's own config)",
+    "script_group": "latin | non_latin",
+    "metric": "metric name (e.g. accuracy_strict)",
+    "value": "metric value, 0–1",
+    "n_items": "evaluation items behind the value (count)",
+}
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside `path`, then rename: readers see old or new, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_parquet(path: Path, frame: pd.DataFrame) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".parquet")
+    os.close(fd)
+    try:
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def tidy_metrics(config: RunConfig, per_language: pd.DataFrame) -> pd.DataFrame:
+    """Attach the run's identity and each language's role and script group to its metrics."""
+    frame = per_language.copy()
+    run_columns = {
+        "run_id": config.run_id,
+        "study": config.study,
+        "label": config.label,
+        "setting": config.setting,
+        "model_size": config.base_model.size,
+        "seed": config.seed,
+        "data_seed": config.data_seed,
+        "mixture_design": config.mixture.design,
+        "anchor_examples": config.mixture.anchor_examples,
+        "n_per_language": config.mixture.n_per_language,
+    }
+    for column, value in run_columns.items():
+        frame[column] = value
+    frame["role"] = frame["language"].map(config.role)
+    frame["script_group"] = frame["language"].map(lambda code: get_language(code).script_group)
+    return frame[list(TIDY_COLUMNS)]
+
+
+# --------------------------------------------------------------------------------------------
+# Provenance
+# --------------------------------------------------------------------------------------------
+
+_PACKAGES = ("cltbook", "torch", "transformers", "tokenizers", "numpy", "pandas", "papermill")
+
+
+def git_state(start: Path) -> dict[str, Any]:
+    """The commit and a dirty flag; 'unknown' outside a git checkout. Never part of a run id."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=start, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = bool(
+            subprocess.run(
+                ["git", "status", "--porcelain", "--untracked-files=no"],
+                cwd=start, capture_output=True, text=True, check=True,
+            ).stdout.strip()
+        )
+        return {"commit": commit, "dirty": dirty}
+    except (OSError, subprocess.CalledProcessError):
+        return {"commit": "unknown", "dirty": None}
+
+
+def provenance(threads: int) -> dict[str, Any]:
+    versions = {}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {
+        "git": git_state(Path(__file__).resolve().parent),
+        "packages": versions,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "threads": threads,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Reading and writing runs
+# --------------------------------------------------------------------------------------------
+
+
+def write_record(run_dir: Path, record: dict[str, Any]) -> None:
+    atomic_write_text(Path(run_dir) / RECORD, json.dumps(record, indent=1, ensure_ascii=False, default=str))
+
+
+def read_record(run_dir: Path) -> dict[str, Any] | None:
+    path = Path(run_dir) / RECORD
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def study_dir(runs_root: Path, study: str) -> Path:
+    return Path(runs_root) / study
+
+
+def collect(runs_root: Path, study: str, run_ids: list[str]) -> pd.DataFrame:
+    """The tidy metrics of every finished run of a study, in one frame."""
+    frames = []
+    for run_id in run_ids:
+        run_dir = study_dir(runs_root, study) / run_id
+        record = read_record(run_dir)
+        if record is None or record.get("status") != "ok":
+            continue
+        frames.append(pd.read_parquet(run_dir / METRICS))
+    if not frames:
+        return pd.DataFrame(columns=list(TIDY_COLUMNS))
+    return pd.concat(frames, ignore_index=True)
+
+
+class RunWriter:
+    """What a run notebook uses to time its stages and to write its outputs, record last."""
+
+    def __init__(self, run_dir: str | Path, config: RunConfig, threads: int = 0):
+        import torch
+
+        self.run_dir = Path(run_dir)
+        self.config = config
+        self.threads = threads or os.cpu_count() or 1
+        torch.set_num_threads(self.threads)
+        self.timings: dict[str, float] = {}
+        self.notes: dict[str, Any] = {}
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        from cltbook.config import dump_yaml
+
+        atomic_write_text(self.run_dir / "config.yaml", dump_yaml(config))
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Time a stage and announce it in the run folder (the driver shows it)."""
+        atomic_write_text(self.run_dir / STAGE, name)
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = round(time.perf_counter() - started, 3)
+
+    def note(self, **items: Any) -> None:
+        """Anything worth keeping in the record (training curves, base model facts, counts)."""
+        self.notes.update(items)
+
+    def finish(self, predictions: pd.DataFrame, metrics: pd.DataFrame) -> dict[str, Any]:
+        atomic_write_parquet(self.run_dir / PREDICTIONS, predictions)
+        atomic_write_parquet(self.run_dir / METRICS, metrics)
+        record = {
+            "run_id": self.config.run_id,
+            "label": self.config.label,
+            "status": "ok",
+            "config": self.config.to_dict(),
+            "cache_version": CACHE_VERSION,
+            "provenance": provenance(self.threads),
+            "timings": self.timings,
+            **self.notes,
+        }
+        write_record(self.run_dir, record)
+        (self.run_dir / STAGE).unlink(missing_ok=True)
+        return record

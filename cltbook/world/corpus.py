@@ -1,0 +1,148 @@
+"""The pretraining corpus: short stories about the world's people and objects, in every language.
+
+A document tells one or two one-step events with their outcome ("Maria has 12 apples. She buys 5
+more apples. 12 + 5 = 17. Now she has 17 apples."), sometimes with a filler sentence about a day
+or a friendship. It teaches the languages and the arithmetic, but NOT the task format: there are
+no questions and no answer sentences, which only fine-tuning shows.
+
+No evaluation problem can appear in the corpus: documents hold single steps only, and a document
+whose (person, object, start, step) equals the first step of any of the first
+:data:`~cltbook.world.math.MAX_EVAL_ITEMS` evaluation problems is skipped (another is drawn).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import random
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Callable, Iterator, Mapping
+
+from cltbook.languages import WORLD_LANGUAGES, get_language
+from cltbook.world.lexicon import (
+    DAYS, OBJECT_KEYS, PEOPLE, PLACES, fill, join_sentences, verb_options,
+)
+from cltbook.world.math import (
+    MAX_EVAL_ITEMS, MAX_START, MIN_QUANTITY, apply, draw_step, equation, problems,
+)
+
+# Resource level is not script: Chinese is better resourced than French, Portuguese less than
+# Arabic or Korean in this world.
+DEFAULT_LANGUAGE_SHARES: Mapping[str, float] = MappingProxyType({
+    "en": 0.30, "es": 0.15, "zh": 0.13, "fr": 0.12, "ja": 0.10, "ar": 0.07, "ko": 0.07, "pt": 0.06,
+})
+MAX_SENTENCES = 8
+
+# A step as the guard compares it: (person, object, start, (op, amount)).
+Event = tuple[int, int, int, tuple[str, int]]
+# A sentence before its language is chosen; parallel documents render the same plan twice.
+Sentence = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class Document:
+    """``language`` is a code, or "en+xx" for a parallel document (English, newline, xx)."""
+
+    language: str
+    text: str
+
+
+def _checked_shares(language_shares: Mapping[str, float]) -> dict[str, float]:
+    for code, share in language_shares.items():
+        get_language(code)  # unknown codes fail with a suggestion
+        if code not in WORLD_LANGUAGES:
+            raise ValueError(f"language_shares: {code!r} is not a world language ({', '.join(WORLD_LANGUAGES)})")
+        if not (share >= 0 and math.isfinite(share)):
+            raise ValueError(f"language_shares[{code!r}] must be a finite number >= 0, got {share}")
+    total = sum(language_shares.values())
+    if abs(total - 1) > 1e-6:
+        raise ValueError(f"language_shares must sum to 1, got {total:g}")
+    return {code: share for code, share in language_shares.items() if share > 0}
+
+
+@functools.lru_cache(maxsize=8)
+def _eval_first_steps(world_seed: int) -> frozenset[Event]:
+    return frozenset(
+        (p.person, p.obj, p.start, p.steps[0]) for p in problems("eval", MAX_EVAL_ITEMS, world_seed)
+    )
+
+
+def _story(rng: random.Random, person: int, other: int) -> tuple[list[Sentence], Event]:
+    """One one-step event: possession, the event, maybe its equation, the outcome."""
+    obj_index = rng.randrange(len(OBJECT_KEYS))
+    obj = OBJECT_KEYS[obj_index]
+    start = rng.randint(MIN_QUANTITY, MAX_START)
+    op, amount = draw_step(rng, start)
+    verb = rng.choice(verb_options(op, obj))
+    end = apply(start, op, amount)
+    subject, other_person = PEOPLE[person], PEOPLE[other]
+    sentences = [
+        functools.partial(fill, key="have", subject=subject, obj=obj, n=start),
+        functools.partial(fill, key=verb, subject=subject, obj=obj, other=other_person, n=amount),
+    ]
+    if rng.random() < 0.7:
+        worked = equation(start, op, amount)
+        sentences.append(lambda language: worked)
+    sentences.append(functools.partial(fill, key="now", subject=subject, obj=obj, n=end))
+    return sentences, (person, obj_index, start, (op, amount))
+
+
+def _plan(rng: random.Random) -> tuple[list[Sentence], list[Event]]:
+    """A document's sentences (3 to MAX_SENTENCES) and the events it tells."""
+    person, friend = rng.sample(range(len(PEOPLE)), 2)
+    sentences, event = _story(rng, person, friend)
+    events = [event]
+    if rng.random() < 0.35:  # the friend's own story
+        more, event = _story(rng, friend, person)
+        sentences += more
+        events.append(event)
+    fillers = [
+        functools.partial(fill, key="day", subject=PEOPLE[person],
+                          day=rng.randrange(len(DAYS["en"])), place=rng.randrange(len(PLACES["en"]))),
+        functools.partial(fill, key="friend", subject=PEOPLE[friend], other=PEOPLE[person]),
+    ]
+    room = MAX_SENTENCES - len(sentences)  # two stories leave 0 to 2
+    sentences = [*rng.sample(fillers, rng.randint(0, 2))[:room], *sentences]
+    return sentences, events
+
+
+def _generate(n_documents: int, shares: Mapping[str, float], parallel_share: float,
+              world_seed: int, guarded: frozenset[Event]) -> Iterator[tuple[Document, list[Event]]]:
+    rng = random.Random(f"cltbook-world:{world_seed}:corpus")
+    codes, weights = list(shares), list(shares.values())
+    partners = [c for c in codes if c != "en"]
+    partner_weights = [shares[c] for c in partners]
+    made = 0
+    while made < n_documents:
+        if rng.random() < parallel_share:
+            languages = ("en", rng.choices(partners, partner_weights)[0])
+        else:
+            languages = (rng.choices(codes, weights)[0],)
+        sentences, events = _plan(rng)
+        if any(event in guarded for event in events):
+            continue
+        text = "\n".join(join_sentences(lang, [s(lang) for s in sentences]) for lang in languages)
+        made += 1
+        yield Document("+".join(languages), text), events
+
+
+def pretraining_documents(n_documents: int, language_shares: Mapping[str, float],
+                          parallel_share: float, world_seed: int = 0) -> list[Document]:
+    """``n_documents`` short stories, deterministic from ``world_seed``.
+
+    ``language_shares`` (code -> share, summing to 1; missing codes get none) are the expected
+    shares of documents per language, not of tokens: a first approximation, since sentence lengths
+    differ by language. ``parallel_share`` of the documents are parallel: English followed by the
+    same story in another language drawn by the shares of the non-English languages (English text
+    appears in them even if English has no share of its own).
+    """
+    if n_documents < 0:
+        raise ValueError(f"n_documents must be >= 0, got {n_documents}")
+    shares = _checked_shares(language_shares)
+    if not 0 <= parallel_share <= 1:
+        raise ValueError(f"parallel_share must be in [0, 1], got {parallel_share}")
+    if parallel_share > 0 and not set(shares) - {"en"}:
+        raise ValueError("parallel_share > 0 needs a non-English language with a positive share")
+    guarded = _eval_first_steps(world_seed)
+    return [doc for doc, _ in _generate(n_documents, shares, parallel_share, world_seed, guarded)]

@@ -1,0 +1,77 @@
+"""Mixtures: exact sizes, nesting across n, a fixed anchor set, and no evaluation item in training."""
+
+import pytest
+
+from cltbook.config import ConfigError, run_config
+from cltbook.data import TRAIN_POOL_SIZE, build_mixture, format_prompt
+from cltbook.world import LeakError, assert_disjoint, problems
+
+
+def mixture(n, **overrides):
+    data = {
+        "mixture": {"anchor_examples": 60, "n_per_language": n, **overrides.pop("mixture", {})},
+        "training": {"validation_per_language": 5},
+        "evaluation": {"items_per_language": 7},
+        **overrides,
+    }
+    return build_mixture(run_config(data))
+
+
+def ids(examples, language):
+    return [ex.item_id for ex in examples if ex.language == language]
+
+
+def test_sizes_are_exact():
+    mix = mixture(25)
+    counts = mix.counts()
+    assert counts["train"] == {"en": 60, "es": 25, "fr": 25, "ja": 25, "zh": 25}
+    assert counts["validation"] == {lang: 5 for lang in ("en", "es", "fr", "ja", "zh")}
+    assert counts["evaluation"] == {lang: 7 for lang in ("en", "es", "fr", "ja", "zh", "ar", "ko", "pt")}
+    assert len(mix.manifest()) == 60 + 4 * 25 + 5 * 5 + 8 * 7
+
+
+def test_mixtures_nest_and_the_anchor_set_is_fixed():
+    small, large = mixture(10), mixture(40)
+    assert ids(small.train, "en") == ids(large.train, "en")
+    for language in ("es", "fr", "ja", "zh"):
+        assert ids(large.train, language)[:10] == ids(small.train, language)
+    assert ids(mixture(0).train, "en") == ids(small.train, "en")
+
+
+def test_languages_draw_different_items_unless_parallel():
+    independent = mixture(30)
+    assert ids(independent.train, "es") != ids(independent.train, "fr")
+    parallel = mixture(30, mixture={"parallel": True})
+    assert ids(parallel.train, "es") == ids(parallel.train, "fr") == ids(parallel.train, "ja")
+
+
+def test_data_seed_changes_the_sample_but_not_the_evaluation_set():
+    a, b = mixture(30), mixture(30, data_seed=1)
+    assert ids(a.train, "es") != ids(b.train, "es")
+    assert [ex.item_id for ex in a.evaluation] == [ex.item_id for ex in b.evaluation]
+
+
+def test_evaluation_items_never_enter_training():
+    mix = mixture(200)
+    train_ids = {ex.item_id for ex in mix.train}
+    assert not train_ids & {ex.item_id for ex in mix.evaluation}
+    assert not train_ids & {ex.item_id for ex in mix.validation}
+    # and not by underlying item either: signatures of the whole pool against the evaluation split
+    pool = problems("train", TRAIN_POOL_SIZE)
+    held_out = problems("eval", 500)
+    assert_disjoint(pool, held_out)
+    with pytest.raises(LeakError, match=held_out[3].item_id):
+        assert_disjoint([*pool[:50], held_out[3]], held_out)
+
+
+def test_asking_for_more_than_the_pool_names_the_field():
+    with pytest.raises(ConfigError, match=r"mixture.n_per_language: asks for \d+ examples"):
+        mixture(TRAIN_POOL_SIZE + 1)
+
+
+def test_prompts_follow_the_language_layout():
+    mix = mixture(5)
+    ja = next(ex for ex in mix.train if ex.language == "ja")
+    assert ja.prompt.startswith("問題：") and ja.prompt.endswith("ステップごとの答え:")
+    assert ja.completion.strip().endswith(f"答えは{int(ja.answer)}です。")
+    assert format_prompt("en", "Q?") == "Question: Q?\nStep-by-Step Answer:"

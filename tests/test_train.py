@@ -1,0 +1,70 @@
+"""Fine-tuning: loss on the completion only; the checkpoint is the best on validation."""
+
+import torch
+from transformers import LlamaConfig, LlamaForCausalLM
+
+from cltbook.config import TrainingConfig
+from cltbook.data import Example
+from cltbook.models import train_tokenizer
+from cltbook.train import IGNORE_INDEX, collate, encode_example, finetune
+
+TEXTS = ["Question: 2 + 3?\nAnswer: 2 + 3 = 5. The answer is 5.", "Pregunta: 4 + 1?"] * 20
+
+
+def tokenizer():
+    return train_tokenizer(TEXTS, vocab_size=300, alphabet="0123456789+=?.:")
+
+
+def example(i: int) -> Example:
+    return Example("math_reasoning", "en", f"t{i}", f"Question: {i} + 3?\nAnswer:", f" {i} + 3 = {i + 3}. The answer is {i + 3}.", float(i + 3))
+
+
+def test_prompt_tokens_are_masked_and_completion_tokens_kept():
+    tok = tokenizer()
+    ex = example(2)
+    ids, labels = encode_example(tok, ex)
+    prompt_len = 1 + len(tok(ex.prompt, add_special_tokens=False)["input_ids"])
+    assert ids[0] == tok.bos_token_id and ids[-1] == tok.eos_token_id
+    assert labels[:prompt_len] == [IGNORE_INDEX] * prompt_len
+    assert labels[prompt_len:] == ids[prompt_len:]
+    assert tok.decode(ids[prompt_len:-1]).strip() == ex.completion.strip()
+
+
+def test_collate_pads_on_the_right_and_masks_padding():
+    tok = tokenizer()
+    batch = collate([encode_example(tok, example(1)), encode_example(tok, example(12345))], tok.pad_token_id)
+    short = batch["attention_mask"][0].sum()
+    assert (batch["input_ids"][0, short:] == tok.pad_token_id).all()
+    assert (batch["labels"][0, short:] == IGNORE_INDEX).all()
+    assert batch["attention_mask"][1].all()
+
+
+def small_model(tok):
+    torch.manual_seed(0)
+    return LlamaForCausalLM(LlamaConfig(
+        vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+        num_attention_heads=2, num_key_value_heads=2, pad_token_id=tok.pad_token_id,
+        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+    ))
+
+
+def test_finetune_lowers_validation_loss_and_restores_the_best_step():
+    tok = tokenizer()
+    train = [example(i) for i in range(40)]
+    validation = [example(i) for i in range(100, 110)]
+    config = TrainingConfig(max_steps=30, batch_size=8, learning_rate=3e-3, warmup_steps=2, eval_every=10)
+    model = small_model(tok)
+    result = finetune(model, tok, train, validation, config, seed=0)
+    losses = [v["loss"] for v in result.validation]
+    assert result.steps == 30 and len(losses) == 3
+    assert losses[-1] < losses[0]
+    assert result.best_step == 10 * (1 + losses.index(min(losses)))
+    assert result.completion_tokens < result.tokens
+
+
+def test_same_seed_same_training():
+    tok = tokenizer()
+    train = [example(i) for i in range(20)]
+    config = TrainingConfig(max_steps=5, batch_size=4, eval_every=5)
+    runs = [finetune(small_model(tok), tok, train, train[:4], config, seed=3).train_losses for _ in range(2)]
+    assert runs[0] == runs[1]

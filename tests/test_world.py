@@ -1,0 +1,217 @@
+"""The miniature world: deterministic, disjoint splits; grammatical parallel renderings; a corpus
+that teaches the languages but never the task format or an evaluation item."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections import Counter
+
+import pytest
+
+from cltbook.languages import WORLD_LANGUAGES, get_language
+from cltbook.world import (
+    DEFAULT_LANGUAGE_SHARES, MAX_EVAL_ITEMS, LeakError, assert_disjoint, pretraining_documents,
+    problems, render,
+)
+from cltbook.world import corpus
+from cltbook.world.lexicon import OBJECTS, PEOPLE, fill
+from cltbook.world.math import MAX_VALUE, MIN_QUANTITY
+
+KANA = re.compile(r"[\u3040-\u30ff]")
+HAN = re.compile(r"[\u4e00-\u9fff]")
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+ARABIC = re.compile(r"[\u0600-\u06ff]")
+NON_LATIN = re.compile(r"[\u0600-\u06ff\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7a3]")
+LATIN_LANGUAGES = ("en", "es", "fr", "pt")
+
+
+@pytest.fixture(scope="module")
+def splits():
+    return {"train": problems("train", 2000), "validation": problems("validation", 200),
+            "eval": problems("eval", 200)}
+
+
+# ---- problems -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("split", ["train", "validation", "eval"])
+def test_problems_are_deterministic_and_prefix_stable(split):
+    assert problems(split, 150) == problems(split, 150)
+    assert problems(split, 150)[:40] == problems(split, 40)
+    assert problems(split, 40, world_seed=1) != problems(split, 40)
+
+
+def test_splits_are_disjoint_and_unique(splits):
+    signatures = {name: [p.signature for p in items] for name, items in splits.items()}
+    for name, sigs in signatures.items():
+        assert len(set(sigs)) == len(sigs), f"duplicate items within {name}"
+    assert not set(signatures["train"]) & set(signatures["eval"])
+    assert not set(signatures["train"]) & set(signatures["validation"])
+    assert not set(signatures["validation"]) & set(signatures["eval"])
+    assert_disjoint(splits["train"], splits["eval"])
+    assert_disjoint(splits["train"], splits["validation"])
+
+
+def test_an_injected_leak_is_caught(splits):
+    leaked = dataclasses.replace(splits["eval"][7], item_id="train-leak")
+    with pytest.raises(LeakError, match="train-leak = eval-00007"):
+        assert_disjoint([*splits["train"], leaked], splits["eval"])
+
+
+def test_unknown_split_and_oversized_eval_fail():
+    with pytest.raises(ValueError, match="'test'"):
+        problems("test", 3)
+    with pytest.raises(ValueError, match="eval"):
+        problems("eval", MAX_EVAL_ITEMS + 1)
+
+
+def test_steps_stay_in_range(splits):
+    for p in splits["train"] + splits["eval"]:
+        assert 2 <= len(p.steps) <= 3
+        assert all(MIN_QUANTITY <= v <= MAX_VALUE for v in p.values)
+        assert all(amount >= MIN_QUANTITY for _, amount in p.steps)
+        assert p.answer == p.values[-1]
+
+
+# ---- rendering ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("language", WORLD_LANGUAGES)
+def test_renderings_end_with_the_answer_sentence_and_use_the_right_script(splits, language):
+    template = get_language(language).answer_template
+    for p in splits["eval"][:100]:
+        r = render(p, language)
+        assert (r.item_id, r.language, r.answer) == (p.item_id, language, p.answer)
+        assert r.solution.endswith(template.format(p.answer))
+        assert str(p.start) in r.question
+        assert r.question[-1] in "?？؟"
+        if language == "ja":
+            sentences = [s for s in re.split(r"[。？]", r.question) if s]
+            assert all(KANA.search(s) for s in sentences), r.question
+        elif language == "zh":
+            assert HAN.search(r.question) and not KANA.search(r.question)
+        elif language == "ko":
+            assert HANGUL.search(r.question)
+        elif language == "ar":
+            assert ARABIC.search(r.question)
+        else:
+            assert not NON_LATIN.search(r.question), r.question
+
+
+def test_worked_equations_are_shared_across_languages(splits):
+    for p in splits["eval"][:50]:
+        solutions = {
+            lang: render(p, lang).solution.removesuffix(get_language(lang).answer_template.format(p.answer))
+            for lang in WORLD_LANGUAGES
+        }
+        assert len(set(solutions.values())) == 1, solutions
+        assert solutions["en"].count("=") == len(p.steps)
+
+
+def test_render_rejects_languages_outside_the_world(splits):
+    with pytest.raises(ValueError, match="world"):
+        render(splits["eval"][0], "de")
+    with pytest.raises(ValueError):
+        render(splits["eval"][0], "xx")
+
+
+def _person(name_en):
+    return next(p for p in PEOPLE if p.names["en"] == name_en)
+
+
+MARIA, JOHN, ANNA = _person("Maria"), _person("John"), _person("Anna")
+
+
+@pytest.mark.parametrize("language, key, subject, obj, other, expected", [
+    # Korean particles by batchim of the last syllable.
+    ("ko", "have", MARIA, "apple", None, "마리아는 사과를 5개 가지고 있습니다."),
+    ("ko", "have", JOHN, "book", None, "존은 책을 5권 가지고 있습니다."),
+    # French elision of "de" and gendered pronouns in the inverted question.
+    ("fr", "question", MARIA, "egg", None, "Combien d'œufs Marie a-t-elle maintenant ?"),
+    ("fr", "receive", JOHN, "apple", ANNA, "Il reçoit 5 pommes d'Anne."),
+    # Spanish/Portuguese "how many" agrees with the noun.
+    ("es", "question", JOHN, "book", None, "¿Cuántos libros tiene Juan ahora?"),
+    ("pt", "question", JOHN, "apple", None, "Quantas maçãs João tem agora?"),
+    # Arabic verbs agree with the subject's gender.
+    ("ar", "buy", MARIA, "apple", None, "تشتري أيضًا 5 من التفاح."),
+    ("ar", "buy", JOHN, "apple", None, "يشتري أيضًا 5 من التفاح."),
+    # Japanese and Chinese counters.
+    ("ja", "give", MARIA, "pen", JOHN, "ジョンにペンを5本あげます。"),
+    ("zh", "give", MARIA, "flower", JOHN, "她给了约翰5朵花。"),
+])
+def test_grammar_hard_cases(language, key, subject, obj, other, expected):
+    assert fill(language, key, subject, obj, other=other, n=5) == expected
+
+
+def test_lexicon_covers_every_world_language():
+    for person in PEOPLE:
+        assert set(person.names) == set(WORLD_LANGUAGES)
+    for forms in OBJECTS.values():
+        assert set(forms) == set(WORLD_LANGUAGES)
+        assert all(forms[lang].counter for lang in ("ja", "zh", "ko", "ar"))
+
+
+# ---- pretraining corpus -------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def documents():
+    return pretraining_documents(2000, DEFAULT_LANGUAGE_SHARES, parallel_share=0.05)
+
+
+def test_corpus_is_deterministic(documents):
+    assert pretraining_documents(2000, DEFAULT_LANGUAGE_SHARES, parallel_share=0.05) == documents
+    assert len(documents) == 2000
+
+
+def test_corpus_never_shows_the_task_format(documents):
+    prefixes = [get_language(lang).answer_template.split("{}")[0] for lang in WORLD_LANGUAGES]
+    for doc in documents:
+        assert not any(mark in doc.text for mark in "?？؟"), doc.text
+        assert not any(prefix in doc.text for prefix in prefixes), doc.text
+
+
+def test_corpus_language_mix_follows_the_shares():
+    docs = pretraining_documents(2000, DEFAULT_LANGUAGE_SHARES, parallel_share=0.0)
+    counts = Counter(doc.language for doc in docs)
+    for lang, share in DEFAULT_LANGUAGE_SHARES.items():
+        assert abs(counts[lang] / 2000 - share) < 0.03, (lang, counts[lang])
+
+
+def test_parallel_documents_pair_english_with_one_language(documents):
+    parallel = [doc for doc in documents if "+" in doc.language]
+    assert 40 <= len(parallel) <= 160
+    for doc in parallel:
+        first, second = doc.language.split("+")
+        assert first == "en" and second in WORLD_LANGUAGES and second != "en"
+        english, other = doc.text.split("\n")
+        assert english.count("=") == other.count("=")
+
+
+@pytest.mark.parametrize("shares, message", [
+    ({"en": 0.5, "es": 0.6, "fr": -0.1}, "'fr'"),
+    ({"en": 0.5, "es": 0.4}, "sum to 1"),
+    ({"en": 0.5, "xx": 0.5}, "xx"),
+    ({"en": 0.5, "de": 0.5}, "'de' is not a world language"),
+])
+def test_corpus_share_errors(shares, message):
+    with pytest.raises(ValueError, match=message):
+        pretraining_documents(10, shares, parallel_share=0.0)
+
+
+def test_parallel_documents_need_a_partner_language():
+    with pytest.raises(ValueError, match="non-English"):
+        pretraining_documents(10, {"en": 1.0}, parallel_share=0.1)
+    assert len(pretraining_documents(10, {"en": 1.0}, parallel_share=0.0)) == 10
+
+
+def test_corpus_skips_first_steps_of_evaluation_problems():
+    shares = dict(DEFAULT_LANGUAGE_SHARES)
+    guarded = corpus._eval_first_steps(0)
+    assert len(guarded) == MAX_EVAL_ITEMS
+    told = [e for _, events in corpus._generate(2000, shares, 0.05, 0, guarded) for e in events]
+    assert not set(told) & guarded
+    # Guarding the events of an unguarded run forces those documents to be skipped.
+    unguarded = [e for _, events in corpus._generate(300, shares, 0.05, 0, frozenset()) for e in events]
+    forbidden = frozenset(unguarded[::3])
+    rerun = list(corpus._generate(300, shares, 0.05, 0, forbidden))
+    assert len(rerun) == 300
+    assert not {e for _, events in rerun for e in events} & forbidden
