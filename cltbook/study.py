@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from cltbook.config import RunConfig, StudyConfig, load_study
 from cltbook.store import (
@@ -114,10 +114,11 @@ def run_study(
     dry_run: bool = False,
     retry_failed: bool = False,
     echo=print,
+    root: Path | None = None,
 ) -> dict[str, list[str]]:
     """Execute every run of a study that has no record (and failed ones with `retry_failed`)."""
     study = load_study(study_path)  # validated whole before anything runs
-    root = project_root()
+    root = root or project_root()
     runs_root, cache_dir = Path(runs_root), Path(cache_dir)
     statuses = run_statuses(study, runs_root)
     todo = [s for s in statuses if s.state == "pending" or (retry_failed and s.state == "failed")]

@@ -1,0 +1,126 @@
+"""The study loop through real papermill executions of the run notebook (slow tier)."""
+
+import hashlib
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from cltbook.config import load_study
+from cltbook.store import METRICS, PREDICTIONS, RECORD, TIDY_COLUMNS
+from cltbook.study import collect_study, execute_run, run_study
+
+from conftest import ROOT, SMOKE_STUDY
+
+pytestmark = pytest.mark.slow
+
+
+def snapshot(folder):
+    """Content hash and modification time of every file below `folder`."""
+    return {
+        str(p.relative_to(folder)): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def test_every_run_writes_its_files_and_a_valid_record(smoke_runs):
+    runs, _, outcome = smoke_runs
+    configs = load_study(SMOKE_STUDY).expand()
+    assert sorted(outcome["ok"]) == sorted(c.run_id for c in configs)
+    for config in configs:
+        run_dir = runs / "smoke" / config.run_id
+        record = json.loads((run_dir / RECORD).read_text())
+        assert record["status"] == "ok" and record["run_id"] == config.run_id
+        assert record["config"] == config.to_dict()
+        assert set(record["timings"]) == {"pretrain", "data", "train", "evaluate"}
+        assert record["training"]["steps"] == config.training.max_steps
+        assert record["provenance"]["threads"] >= 1
+        metrics = pd.read_parquet(run_dir / METRICS)
+        assert list(metrics.columns) == list(TIDY_COLUMNS)
+        assert set(metrics["language"]) == set(config.evaluation_languages)
+        assert metrics["value"].between(0, 1).all()
+        roles = metrics.drop_duplicates("language").set_index("language")["role"]
+        assert roles["en"] == "anchor" and roles["es"] == "seen" and roles["ko"] == "unseen"
+        predictions = pd.read_parquet(run_dir / PREDICTIONS)
+        assert len(predictions) == 8 * config.evaluation.items_per_language
+        assert {"output", "gold", "extracted_strict", "extracted_flexible"} <= set(predictions.columns)
+        # the recorded accuracy is what the predictions say
+        strict = metrics[metrics["metric"] == "accuracy_strict"].set_index("language")["value"]
+        recomputed = predictions.groupby("language")["correct_strict"].mean()
+        pd.testing.assert_series_equal(strict.sort_index(), recomputed.sort_index(), check_names=False)
+        assert (run_dir / "executed.ipynb").is_file() and (run_dir / "config.yaml").is_file()
+
+
+def test_a_second_run_executes_nothing_and_a_deleted_record_reruns_exactly_that_run(smoke_runs):
+    runs, cache, _ = smoke_runs
+    before = snapshot(runs)
+    again = run_study(SMOKE_STUDY, runs_root=runs, cache_dir=cache, echo=lambda *_: None, root=ROOT)
+    assert again["ok"] == [] and again["failed"] == []
+    assert snapshot(runs) == before
+
+    victim, *others = sorted(p for p in (runs / "smoke").iterdir())
+    others_before = {p.name: snapshot(p) for p in others}
+    (victim / RECORD).unlink()
+    rerun = run_study(SMOKE_STUDY, runs_root=runs, cache_dir=cache, echo=lambda *_: None, root=ROOT)
+    assert rerun["ok"] == [victim.name]
+    assert {p.name: snapshot(p) for p in others} == others_before
+    assert json.loads((victim / RECORD).read_text())["status"] == "ok"
+
+
+def test_collect_gathers_every_run(smoke_runs, tmp_path):
+    runs, _, _ = smoke_runs
+    out = collect_study(SMOKE_STUDY, runs_root=runs, out=tmp_path / "smoke.parquet")
+    results = pd.read_parquet(out)
+    expected = pd.concat(pd.read_parquet(p / METRICS) for p in sorted((runs / "smoke").iterdir()))
+    assert len(results) == len(expected) and results["run_id"].nunique() == 2
+    assert sorted(results["n_per_language"].unique()) == [0, 20]
+
+
+def test_a_failing_run_is_recorded_and_the_sweep_goes_on(smoke_runs, tmp_path):
+    _, cache, _ = smoke_runs
+    config = load_study(SMOKE_STUDY).expand()[0]
+    not_a_folder = tmp_path / "cache-is-a-file"
+    not_a_folder.write_text("")
+    record = execute_run(config, tmp_path / "runs" / config.run_id, ROOT, not_a_folder, threads=1)
+    assert record["status"] == "failed"
+    assert "cache-is-a-file" in record["traceback"]
+    assert (tmp_path / "runs" / config.run_id / "executed.ipynb").is_file()
+
+
+def cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "cltbook.cli", *args], cwd=cwd, capture_output=True, text=True)
+
+
+def test_dry_run_and_status_list_what_would_run(smoke_runs):
+    runs, _, _ = smoke_runs
+    dry = cli("run", str(SMOKE_STUDY), "--runs-dir", str(runs), "--dry-run", cwd=ROOT)
+    assert dry.returncode == 0 and "0 to run, 2 to skip" in dry.stdout
+    status = cli("status", str(SMOKE_STUDY), "--runs-dir", str(runs), cwd=ROOT)
+    assert "2 done, 0 failed, 0 pending" in status.stdout
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("name: broken\ngrid:\n  mixture.n_per_language: [10, -5]\n", "mixture.n_per_language: must be >= 0, got -5"),
+        ("name: broken\nbase:\n  seen_languages: [es, xx]\n", "seen_languages[1]"),
+        ("name: broken\nbase:\n  mixtur: {}\n", "mixtur: unknown key; did you mean 'mixture'?"),
+        ("name: broken\nbase:\n  seen_languages: [es]\n  unseen_languages: [es]\n", "unseen_languages"),
+        ("name: broken\nbase:\n  anchor_language: es\n", "seen_languages: contains the anchor language 'es'"),
+    ],
+)
+def test_a_bad_study_fails_before_any_work_and_changes_nothing(tmp_path, text, fragment):
+    study = tmp_path / "broken.yaml"
+    study.write_text(text)
+    runs, results = tmp_path / "runs", tmp_path / "results"
+    runs.mkdir()
+    results.mkdir()
+    (results / "keep.parquet").write_bytes(b"previous results")
+    before = snapshot(tmp_path)
+    for command in ("run", "collect"):
+        done = cli(command, str(study), "--runs-dir", str(runs), cwd=tmp_path)
+        assert done.returncode == 2, done.stderr
+        assert fragment in done.stderr
+    assert snapshot(tmp_path) == before
