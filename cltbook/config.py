@@ -107,7 +107,7 @@ class EvaluationConfig:
     """Greedy generation on parallel evaluation items in every language."""
 
     items_per_language: int = 100
-    max_new_tokens: int = 48
+    max_new_tokens: int = 64
     batch_size: int = 50
 
 

@@ -110,10 +110,13 @@ def build_mixture(config: RunConfig) -> Mixture:
         train_problems.extend(chosen)
         train.extend(math_example(p, language) for p in chosen)
 
+    # Validation mirrors the training mix: a language without training examples (every seen
+    # language when n = 0) would otherwise steer the checkpoint choice with held-out information.
     validation_problems = problems("validation", config.training.validation_per_language, world_seed=world_seed)
     validation = [
         math_example(p, language)
-        for language in (config.anchor_language, *config.seen_languages)
+        for language, count in wanted.items()
+        if count > 0
         for p in validation_problems
     ]
     evaluation_problems = problems("eval", config.evaluation.items_per_language, world_seed=world_seed)

@@ -9,8 +9,10 @@ non-zero at the end.
 from __future__ import annotations
 
 import shutil
+import threading
 import time
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,6 +108,29 @@ def execute_run(
     return record
 
 
+@contextmanager
+def _show_stage(bar, label: str, run_dir: Path, every: float = 1.0):
+    """Keep the progress bar's postfix at "<run label>: <stage>" while a run executes."""
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.wait(every):
+            try:
+                stage = (run_dir / STAGE).read_text()
+            except OSError:
+                stage = "starting"
+            bar.set_postfix_str(f"{label}: {stage}")
+
+    bar.set_postfix_str(f"{label}: starting")
+    watcher = threading.Thread(target=poll, daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        watcher.join()
+
+
 def run_study(
     study_path: str | Path,
     runs_root: str | Path = "runs",
@@ -136,9 +161,9 @@ def run_study(
     echo(f"study {study.name}: {len(statuses)} runs, {len(todo)} to run, {len(statuses) - len(todo)} skipped")
     with tqdm(todo, desc=study.name, unit="run", disable=not todo) as bar:
         for status in bar:
-            bar.set_postfix_str(status.config.label)
             run_dir = study_dir(runs_root, study.name) / status.config.run_id
-            record = execute_run(status.config, run_dir, root, cache_dir, threads)
+            with _show_stage(bar, status.config.label, run_dir):
+                record = execute_run(status.config, run_dir, root, cache_dir, threads)
             outcome["ok" if record["status"] == "ok" else "failed"].append(status.config.run_id)
             if record["status"] != "ok":
                 tqdm.write(f"FAILED {status.config.run_id} {status.config.label}: {record['error']}")

@@ -47,3 +47,20 @@ def test_the_math_chapter_renders_the_recomputed_table(smoke_runs, project_copy)
     for row in rows:
         for n, cell in zip(ns, row[1:]):
             assert float(cell) == pytest.approx(round(expected[(row[0], n)], 3), abs=1e-9)
+
+
+def test_a_chapter_re_executes_when_its_results_change(smoke_runs, project_copy):
+    """Jupyter Book caches by code; the build must notice new results all the same."""
+    runs, _, _ = smoke_runs
+    results = project_copy / "results" / "smoke.parquet"
+    collect_study(SMOKE_STUDY, runs_root=runs, out=results)
+    assert build(study="smoke", root=project_copy) == 0
+    page = project_copy / "_build" / "html" / "book" / "math_transfer.html"
+    header, _ = html_tables(page)[0]
+    assert header[1:] == ["0", "20"]
+
+    frame = pd.read_parquet(results)
+    frame[frame["n_per_language"] == 0].to_parquet(results, index=False)  # as if one run were gone
+    assert build(study="smoke", root=project_copy) == 0
+    header, _ = html_tables(page)[0]
+    assert header[1:] == ["0"]

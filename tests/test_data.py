@@ -38,6 +38,11 @@ def test_mixtures_nest_and_the_anchor_set_is_fixed():
     assert ids(mixture(0).train, "en") == ids(small.train, "en")
 
 
+def test_validation_covers_exactly_the_languages_trained_on():
+    assert set(mixture(0).counts()["validation"]) == {"en"}
+    assert set(mixture(3).counts()["validation"]) == {"en", "es", "fr", "ja", "zh"}
+
+
 def test_languages_draw_different_items_unless_parallel():
     independent = mixture(30)
     assert ids(independent.train, "es") != ids(independent.train, "fr")

@@ -206,7 +206,8 @@ def test_parallel_documents_need_a_partner_language():
 def test_corpus_skips_first_steps_of_evaluation_problems():
     shares = dict(DEFAULT_LANGUAGE_SHARES)
     guarded = corpus._eval_first_steps(0)
-    assert len(guarded) == MAX_EVAL_ITEMS
+    first_steps = {(p.person, p.obj, p.start, p.steps[0]) for p in problems("eval", MAX_EVAL_ITEMS)}
+    assert guarded == first_steps
     told = [e for _, events in corpus._generate(2000, shares, 0.05, 0, guarded) for e in events]
     assert not set(told) & guarded
     # Guarding the events of an unguarded run forces those documents to be skipped.

@@ -1,12 +1,12 @@
 """The pretraining corpus: short stories about the world's people and objects, in every language.
 
-A document tells one or two one-step events with their outcome ("Maria has 12 apples. She buys 5
+A document tells a story of one to three events with their outcome ("Maria has 12 apples. She buys 5
 more apples. 12 + 5 = 17. Now she has 17 apples."), sometimes with a filler sentence about a day
-or a friendship. It teaches the languages and the arithmetic, but NOT the task format: there are
+or a friendship; chained stories sometimes compute every step at the end, as a worked answer does. It teaches the languages and the arithmetic, but NOT the task format: there are
 no questions and no answer sentences, which only fine-tuning shows.
 
-No evaluation problem can appear in the corpus: documents hold single steps only, and a document
-whose (person, object, start, step) equals the first step of any of the first
+No evaluation problem can appear in the corpus: a document whose story begins with the
+(person, object, start, first step) of any of the first
 :data:`~cltbook.world.math.MAX_EVAL_ITEMS` evaluation problems is skipped (another is drawn).
 """
 
@@ -21,7 +21,7 @@ from typing import Callable, Iterator, Mapping
 
 from cltbook.languages import WORLD_LANGUAGES, get_language
 from cltbook.world.lexicon import (
-    DAYS, OBJECT_KEYS, PEOPLE, PLACES, fill, join_sentences, verb_options,
+    DAYS, OBJECT_KEYS, PEOPLE, PLACES, TEMPLATES, fill, join_sentences, verb_options,
 )
 from cltbook.world.math import (
     MAX_EVAL_ITEMS, MAX_START, MIN_QUANTITY, apply, draw_step, equation, problems,
@@ -68,24 +68,48 @@ def _eval_first_steps(world_seed: int) -> frozenset[Event]:
     )
 
 
+# Share of stories that chain 2-3 events about one person. Half of those tell all events first and
+# compute afterwards, so the model must fetch numbers from several sentences back — the skill a
+# worked solution needs; one-step stories alone teach only copying from the previous sentence.
+CHAIN_SHARE = 0.6
+MAX_CHAIN_STEPS = 3
+
+
+def _event_sentence(verb: str, subject, obj: str, other, amount: int, position: int) -> Sentence:
+    """The `position`-th event of a story; later events open with a connector ("Then ...")."""
+
+    def sentence(language: str) -> str:
+        connectors = TEMPLATES[language]["then"]
+        opener = connectors[(position - 1) % len(connectors)] if position else ""
+        return fill(language, verb, subject, obj, other=other, n=amount, opener=opener)
+
+    return sentence
+
+
 def _story(rng: random.Random, person: int, other: int) -> tuple[list[Sentence], Event]:
-    """One one-step event: possession, the event, maybe its equation, the outcome."""
+    """Possession, one to three events with their equations, the outcome."""
     obj_index = rng.randrange(len(OBJECT_KEYS))
     obj = OBJECT_KEYS[obj_index]
     start = rng.randint(MIN_QUANTITY, MAX_START)
-    op, amount = draw_step(rng, start)
-    verb = rng.choice(verb_options(op, obj))
-    end = apply(start, op, amount)
+    n_steps = rng.randint(2, MAX_CHAIN_STEPS) if rng.random() < CHAIN_SHARE else 1
+    steps, values = [], [start]
+    for _ in range(n_steps):
+        op, amount = draw_step(rng, values[-1])
+        steps.append((op, amount))
+        values.append(apply(values[-1], op, amount))
     subject, other_person = PEOPLE[person], PEOPLE[other]
-    sentences = [
-        functools.partial(fill, key="have", subject=subject, obj=obj, n=start),
-        functools.partial(fill, key=verb, subject=subject, obj=obj, other=other_person, n=amount),
-    ]
-    if rng.random() < 0.7:
-        worked = equation(start, op, amount)
-        sentences.append(lambda language: worked)
-    sentences.append(functools.partial(fill, key="now", subject=subject, obj=obj, n=end))
-    return sentences, (person, obj_index, start, (op, amount))
+    equations = [equation(value, op, amount) for value, (op, amount) in zip(values, steps)]
+    compute_at_end = n_steps > 1 and rng.random() < 0.5
+    sentences: list[Sentence] = [functools.partial(fill, key="have", subject=subject, obj=obj, n=start)]
+    for position, ((op, amount), worked) in enumerate(zip(steps, equations)):
+        verb = rng.choice(verb_options(op, obj))
+        sentences.append(_event_sentence(verb, subject, obj, other_person, amount, position))
+        if not compute_at_end and rng.random() < 0.7:
+            sentences.append(lambda language, worked=worked: worked)
+    if compute_at_end:
+        sentences += [lambda language, worked=worked: worked for worked in equations]
+    sentences.append(functools.partial(fill, key="now", subject=subject, obj=obj, n=values[-1]))
+    return sentences, (person, obj_index, start, steps[0])
 
 
 def _plan(rng: random.Random) -> tuple[list[Sentence], list[Event]]:
@@ -93,7 +117,7 @@ def _plan(rng: random.Random) -> tuple[list[Sentence], list[Event]]:
     person, friend = rng.sample(range(len(PEOPLE)), 2)
     sentences, event = _story(rng, person, friend)
     events = [event]
-    if rng.random() < 0.35:  # the friend's own story
+    if len(sentences) <= 4 and rng.random() < 0.35:  # a one-step story, then the friend's own
         more, event = _story(rng, friend, person)
         sentences += more
         events.append(event)
@@ -102,7 +126,7 @@ def _plan(rng: random.Random) -> tuple[list[Sentence], list[Event]]:
                           day=rng.randrange(len(DAYS["en"])), place=rng.randrange(len(PLACES["en"]))),
         functools.partial(fill, key="friend", subject=PEOPLE[friend], other=PEOPLE[person]),
     ]
-    room = MAX_SENTENCES - len(sentences)  # two stories leave 0 to 2
+    room = max(0, MAX_SENTENCES - len(sentences))
     sentences = [*rng.sample(fillers, rng.randint(0, 2))[:room], *sentences]
     return sentences, events
 

@@ -22,9 +22,9 @@ from cltbook.world.lexicon import OBJECT_KEYS, PEOPLE, TEMPLATES, fill, join_sen
 
 # Quantities are never below 2, so no sentence needs a singular ("1 apple") or a zero.
 MIN_QUANTITY = 2
-MAX_START = 99
-MAX_AMOUNT = 49
-MAX_VALUE = 999
+MAX_START = 50
+MAX_AMOUNT = 30
+MAX_VALUE = 99
 SPLITS = ("train", "validation", "eval")
 # Hash buckets (of 10) per split: 10% of all possible items are reserved for evaluation, 10% for
 # validation, the rest can be trained on.

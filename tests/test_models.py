@@ -1,0 +1,77 @@
+"""Base models: the tokenizer covers the world, and a base model is built once per config."""
+
+import json
+
+import pytest
+
+from cltbook.config import BaseModelConfig, WorldConfig
+from cltbook.languages import WORLD_LANGUAGES
+from cltbook.models import (
+    MODEL_SIZES,
+    base_model_key,
+    load_model,
+    parameter_counts,
+    train_tokenizer,
+    world_alphabet,
+    world_base_model,
+)
+from cltbook.world import problems, render
+
+TINY_WORLD = WorldConfig(corpus_documents=300, vocab_size=400)
+TINY_MODEL = BaseModelConfig(size="tiny", pretrain_steps=3, pretrain_batch_size=4, pretrain_seq_len=32)
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from cltbook.world import DEFAULT_LANGUAGE_SHARES, pretraining_documents
+
+    texts = [d.text for d in pretraining_documents(300, DEFAULT_LANGUAGE_SHARES, 0.05)]
+    return train_tokenizer(texts, 400, alphabet=world_alphabet(0))
+
+
+@pytest.mark.parametrize("language", WORLD_LANGUAGES)
+def test_every_rendered_problem_round_trips_without_unknown_tokens(tokenizer, language):
+    for problem in problems("eval", 30):
+        rendered = render(problem, language)
+        for text in (rendered.question, rendered.solution):
+            ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+            assert tokenizer.unk_token_id not in ids, text
+            assert tokenizer.decode(ids) == text
+
+
+def test_cjk_is_split_per_character_and_digits_one_by_one(tokenizer):
+    tokens = tokenizer.tokenize("マリアは12個")
+    assert "1" in tokens and "2" in tokens
+    assert all(len(t.lstrip("▁")) <= 1 for t in tokens)
+
+
+def test_base_model_is_cached_by_its_config(tmp_path):
+    folder = world_base_model(TINY_WORLD, TINY_MODEL, tmp_path)
+    assert folder.name == base_model_key(TINY_WORLD, TINY_MODEL)
+    assert (folder / "model.safetensors").is_file()
+    summary = json.loads((folder / "pretraining.json").read_text())
+    assert len(summary["losses"]) == 3
+    before = (folder / "model.safetensors").stat().st_mtime_ns
+    assert world_base_model(TINY_WORLD, TINY_MODEL, tmp_path) == folder  # a hit: nothing rebuilt
+    assert (folder / "model.safetensors").stat().st_mtime_ns == before
+    other = BaseModelConfig(size="tiny", pretrain_steps=4, pretrain_batch_size=4, pretrain_seq_len=32)
+    assert base_model_key(TINY_WORLD, other) != folder.name
+    model, tok = load_model(folder)
+    counts = parameter_counts(model)
+    assert 0 < counts["non_embedding"] < counts["total"]
+
+
+def test_sizes_span_an_order_of_magnitude():
+    from transformers import LlamaForCausalLM
+
+    from cltbook.models import llama_config
+
+    class FakeTokenizer:
+        bos_token_id, eos_token_id, pad_token_id = 1, 2, 0
+
+    counts = {
+        size: parameter_counts(LlamaForCausalLM(llama_config(size, 1000, FakeTokenizer())))["non_embedding"]
+        for size in MODEL_SIZES
+    }
+    assert counts["tiny"] < counts["small"] < counts["medium"]
+    assert counts["medium"] / counts["tiny"] >= 10
