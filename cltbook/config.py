@@ -34,6 +34,10 @@ CACHE_VERSION = 1
 TASKS = ("math_reasoning",)
 MIXTURE_DESIGNS = ("augmentation",)
 CHECKPOINT_SELECTION = ("best_validation", "last")
+PROMPT_FORMATS = ("plain", "chat")
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+TRAINING_METHODS = ("full", "lora")
+BACKENDS = ("torch", "unsloth")
 
 
 class ConfigError(ValueError):
@@ -64,10 +68,21 @@ class WorldConfig:
 
 @dataclass(frozen=True)
 class BaseModelConfig:
-    """The base model fine-tuning starts from: a Llama pretrained from scratch on the world."""
+    """The base model fine-tuning starts from.
 
+    `source: world` pretrains a small Llama from scratch on the miniature world (the `size` and
+    `pretrain_*` fields apply); anything else is a Hugging Face causal LM, by local folder or hub
+    id, loaded from safetensors weights only.
+    """
+
+    source: str = "world"
+    # plain: the prompt text as is (base checkpoints); chat: through the tokenizer's chat template.
+    prompt_format: str = "plain"
+    # auto: bfloat16 on a GPU, float32 on the CPU.
+    dtype: str = "auto"
+    trust_remote_code: bool = False
     size: str = "small"
-    pretrain_steps: int = 300
+    pretrain_steps: int = 1000
     pretrain_batch_size: int = 32
     pretrain_seq_len: int = 128
     pretrain_learning_rate: float = 3e-3
@@ -93,13 +108,21 @@ class TrainingConfig:
     more compute; the checkpoint is chosen by held-out validation loss, as the paper does.
     """
 
-    max_steps: int = 300
+    max_steps: int = 400
     batch_size: int = 16
-    learning_rate: float = 1e-3
+    learning_rate: float = 3e-4
     warmup_steps: int = 20
     eval_every: int = 50
     validation_per_language: int = 32
     select_checkpoint: str = "best_validation"
+    # full: every weight is trained; lora: low-rank adapters (peft) on every linear layer.
+    method: str = "full"
+    lora_rank: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.0
+    gradient_checkpointing: bool = False
+    # torch: the plain loop here; unsloth: its fused kernels (needs CUDA and the [gpu] extra).
+    backend: str = "torch"
 
 
 @dataclass(frozen=True)
@@ -272,6 +295,10 @@ def _require(condition: bool, path: str, message: str) -> None:
         raise ConfigError(path, message)
 
 
+def _choice(value: str, known: tuple[str, ...], path: str) -> None:
+    _require(value in known, path, f"unknown choice {value!r}; known: {', '.join(known)}")
+
+
 def _check_language(code: str, path: str, *, world: bool) -> None:
     try:
         language = get_language(code)
@@ -329,6 +356,9 @@ def validate(config: RunConfig) -> RunConfig:
     for name in ("pretrain_steps", "pretrain_batch_size", "pretrain_seq_len"):
         _require(getattr(model, name) > 0, f"base_model.{name}", f"must be > 0, got {getattr(model, name)}")
     _require(model.pretrain_learning_rate > 0, "base_model.pretrain_learning_rate", f"must be > 0, got {model.pretrain_learning_rate}")
+    _require(bool(model.source.strip()), "base_model.source", "must be 'world' or a model folder or hub id")
+    _choice(model.prompt_format, PROMPT_FORMATS, "base_model.prompt_format")
+    _choice(model.dtype, DTYPES, "base_model.dtype")
 
     mixture = config.mixture
     _require(
@@ -349,11 +379,12 @@ def validate(config: RunConfig) -> RunConfig:
         _require(getattr(training, name) > 0, f"training.{name}", f"must be > 0, got {getattr(training, name)}")
     _require(training.warmup_steps >= 0, "training.warmup_steps", f"must be >= 0, got {training.warmup_steps}")
     _require(training.learning_rate > 0, "training.learning_rate", f"must be > 0, got {training.learning_rate}")
-    _require(
-        training.select_checkpoint in CHECKPOINT_SELECTION,
-        "training.select_checkpoint",
-        f"unknown choice {training.select_checkpoint!r}; known: {', '.join(CHECKPOINT_SELECTION)}",
-    )
+    _choice(training.select_checkpoint, CHECKPOINT_SELECTION, "training.select_checkpoint")
+    _choice(training.method, TRAINING_METHODS, "training.method")
+    _choice(training.backend, BACKENDS, "training.backend")
+    _require(training.lora_rank > 0, "training.lora_rank", f"must be > 0, got {training.lora_rank}")
+    _require(training.lora_alpha > 0, "training.lora_alpha", f"must be > 0, got {training.lora_alpha}")
+    _require(0 <= training.lora_dropout < 1, "training.lora_dropout", f"must be in [0, 1), got {training.lora_dropout}")
 
     evaluation = config.evaluation
     for name in ("items_per_language", "max_new_tokens", "batch_size"):

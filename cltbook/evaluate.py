@@ -15,17 +15,18 @@ import torch
 
 from cltbook.data import Example
 from cltbook.extract import answers_match, extract_flexible, extract_strict
+from cltbook.models import prompt_text
 
 
 @torch.no_grad()
 def generate(model, tokenizer, prompts: Sequence[str], max_new_tokens: int, batch_size: int,
-             progress=None) -> list[str]:
+             prompt_format: str = "plain", progress=None) -> list[str]:
     """Greedy completions of `prompts`, batched with left padding and the KV cache."""
     tokenizer.padding_side = "left"
     outputs: list[str] = []
     for start in range(0, len(prompts), batch_size):
-        chunk = [tokenizer.bos_token + p for p in prompts[start : start + batch_size]]
-        batch = tokenizer(chunk, return_tensors="pt", padding=True, add_special_tokens=False)
+        chunk = [prompt_text(tokenizer, p, prompt_format) for p in prompts[start : start + batch_size]]
+        batch = tokenizer(chunk, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
         generated = model.generate(
             **batch,
             max_new_tokens=max_new_tokens,
@@ -64,11 +65,11 @@ def score_math(examples: Sequence[Example], outputs: Sequence[str]) -> pd.DataFr
 
 
 def evaluate(model, tokenizer, examples: Sequence[Example], max_new_tokens: int, batch_size: int,
-             progress=None) -> tuple[pd.DataFrame, float]:
+             prompt_format: str = "plain", progress=None) -> tuple[pd.DataFrame, float]:
     """Generate for every evaluation example and score it; returns predictions and seconds."""
     started = time.perf_counter()
     outputs = generate(model, tokenizer, [ex.prompt for ex in examples], max_new_tokens, batch_size,
-                       progress=progress)
+                       prompt_format=prompt_format, progress=progress)
     return score_math(examples, outputs), time.perf_counter() - started
 
 

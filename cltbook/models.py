@@ -46,10 +46,14 @@ MODEL_SIZES: dict[str, ModelSize] = {
 }
 
 
+# The fields that decide what pretraining produces; how a run later loads or prompts the model
+# (dtype, prompt format) does not change the weights, so it stays out of the cache key.
+PRETRAINING_FIELDS = ("size", "pretrain_steps", "pretrain_batch_size", "pretrain_seq_len", "pretrain_learning_rate", "seed")
+
+
 def base_model_key(world: WorldConfig, base_model: BaseModelConfig) -> str:
-    return content_hash(
-        {"world": to_plain(world), "base_model": to_plain(base_model), "version": MODEL_CACHE_VERSION}
-    )
+    pretraining = {name: getattr(base_model, name) for name in PRETRAINING_FIELDS}
+    return content_hash({"world": to_plain(world), "base_model": pretraining, "version": MODEL_CACHE_VERSION})
 
 
 # --------------------------------------------------------------------------------------------
@@ -247,7 +251,7 @@ def build_base_model(
     tokenizer.save_pretrained(folder)
     summary = {
         "world": to_plain(world),
-        "base_model": to_plain(base_model),
+        "base_model": {name: getattr(base_model, name) for name in PRETRAINING_FIELDS},
         "parameters": parameter_counts(model),
         "corpus_documents": len(texts),
         "corpus_tokens": int(blocks.numel()),
@@ -261,15 +265,69 @@ def build_base_model(
     return summary
 
 
-def load_model(folder: str | Path) -> tuple[torch.nn.Module, PreTrainedTokenizerFast]:
-    """Any causal LM folder holding safetensors weights and a tokenizer."""
+def device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _torch_dtype(name: str) -> torch.dtype:
+    if name == "auto":
+        return torch.bfloat16 if torch.cuda.is_available() else torch.float32
+    return getattr(torch, name)
+
+
+def load_model(
+    folder: str | Path, dtype: str = "auto", trust_remote_code: bool = False
+) -> tuple[torch.nn.Module, PreTrainedTokenizerFast]:
+    """Any causal LM (local folder or hub id) with safetensors weights, and its tokenizer.
+
+    Pickled checkpoints are refused: loading one can run arbitrary code.
+    """
     from transformers import AutoTokenizer
 
-    folder = Path(folder)
-    model = AutoModelForCausalLM.from_pretrained(folder, use_safetensors=True)
-    tokenizer = AutoTokenizer.from_pretrained(folder)
+    source = str(folder)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(
+            source, use_safetensors=True, dtype=_torch_dtype(dtype), trust_remote_code=trust_remote_code
+        )
+    except (OSError, ValueError) as err:
+        raise OSError(f"cannot load a causal LM with safetensors weights from {source!r}: {err}") from err
+    tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
+    if tokenizer.pad_token_id is None:  # many base checkpoints ship none; padding is masked anyway
+        tokenizer.pad_token = tokenizer.eos_token
+    model.to(device())
     model.eval()
     return model, tokenizer
+
+
+def load_base_model(config, cache_dir: str | Path, progress=None) -> tuple[torch.nn.Module, PreTrainedTokenizerFast, dict]:
+    """The run's base model (pretrained on the world and cached, or a Hugging Face checkpoint),
+    its tokenizer, and what the record keeps about it."""
+    spec = config.base_model
+    if spec.source == "world":
+        folder = world_base_model(config.world, spec, cache_dir, progress=progress)
+        source, info = str(folder), {"source": "world", "folder": folder.name, **describe(folder)}
+    else:
+        source, info = spec.source, {"source": spec.source}
+    if config.training.backend == "unsloth":
+        from cltbook.train import load_with_unsloth
+
+        model, tokenizer = load_with_unsloth(source, spec, config.training)
+    else:
+        model, tokenizer = load_model(source, dtype=spec.dtype, trust_remote_code=spec.trust_remote_code)
+    info["parameters"] = parameter_counts(model)
+    return model, tokenizer, info
+
+
+def prompt_text(tokenizer, prompt: str, prompt_format: str = "plain") -> str:
+    """The text the model sees before its answer: the prompt after BOS (plain, for base
+    checkpoints) or wrapped in the tokenizer's chat template as one user turn (chat)."""
+    if prompt_format == "chat":
+        if not getattr(tokenizer, "chat_template", None):
+            raise ValueError("base_model.prompt_format: 'chat' needs a tokenizer with a chat template")
+        return tokenizer.apply_chat_template(
+            [{"role": "user", "content": prompt}], add_generation_prompt=True, tokenize=False
+        )
+    return (tokenizer.bos_token or "") + prompt
 
 
 def describe(folder: str | Path) -> dict:

@@ -204,12 +204,20 @@ class RunWriter:
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         """Time a stage and announce it in the run folder (the driver shows it)."""
+        self._stage, self._shown = name, -1
         atomic_write_text(self.run_dir / STAGE, name)
         started = time.perf_counter()
         try:
             yield
         finally:
             self.timings[name] = round(time.perf_counter() - started, 3)
+
+    def progress(self, done: int, total: int, *_: Any) -> None:
+        """Progress within the current stage ("train 120/400"), written at most every 2%."""
+        percent = 100 * done // max(1, total)
+        if percent >= self._shown + 2 or done == total:
+            self._shown = percent
+            atomic_write_text(self.run_dir / STAGE, f"{self._stage} {done}/{total}")
 
     def note(self, **items: Any) -> None:
         """Anything worth keeping in the record (training curves, base model facts, counts)."""

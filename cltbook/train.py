@@ -16,17 +16,17 @@ import torch
 
 from cltbook.config import TrainingConfig
 from cltbook.data import Example
-from cltbook.models import lr_at
+from cltbook.models import lr_at, prompt_text
 
 IGNORE_INDEX = -100
 
 
-def encode_example(tokenizer, example: Example) -> tuple[list[int], list[int]]:
+def encode_example(tokenizer, example: Example, prompt_format: str = "plain") -> tuple[list[int], list[int]]:
     """Token ids and labels of prompt + completion + EOS; prompt positions are IGNORE_INDEX."""
-    prompt_ids = tokenizer(example.prompt, add_special_tokens=False)["input_ids"]
+    prompt_ids = tokenizer(prompt_text(tokenizer, example.prompt, prompt_format), add_special_tokens=False)["input_ids"]
     completion_ids = tokenizer(example.completion, add_special_tokens=False)["input_ids"]
-    ids = [tokenizer.bos_token_id, *prompt_ids, *completion_ids, tokenizer.eos_token_id]
-    labels = [IGNORE_INDEX] * (1 + len(prompt_ids)) + [*completion_ids, tokenizer.eos_token_id]
+    ids = [*prompt_ids, *completion_ids, tokenizer.eos_token_id]
+    labels = [IGNORE_INDEX] * len(prompt_ids) + [*completion_ids, tokenizer.eos_token_id]
     return ids, labels
 
 
@@ -45,7 +45,8 @@ def collate(encoded: Sequence[tuple[list[int], list[int]]], pad_id: int) -> dict
 
 def completion_loss(model, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
     """Mean cross-entropy over completion tokens, and how many there were."""
-    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    batch = {key: value.to(model.device) for key, value in batch.items()}
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits.float()
     targets = batch["labels"][:, 1:]
     loss = torch.nn.functional.cross_entropy(
         logits[:, :-1].reshape(-1, logits.size(-1)), targets.reshape(-1), ignore_index=IGNORE_INDEX
@@ -76,6 +77,42 @@ class TrainingResult:
     seconds: float = 0.0
 
 
+def add_lora(model, config: TrainingConfig):
+    """Low-rank adapters on every linear layer (peft); the base weights are frozen."""
+    from peft import LoraConfig, get_peft_model
+
+    lora = LoraConfig(
+        r=config.lora_rank,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        target_modules="all-linear",
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, lora)
+
+
+def load_with_unsloth(source: str, spec, config: TrainingConfig):
+    """Model and tokenizer through unsloth's fused kernels; a clear error where it cannot run."""
+    if not torch.cuda.is_available():
+        raise RuntimeError("training.backend: 'unsloth' needs a CUDA GPU and none is visible; use backend: torch")
+    try:
+        from unsloth import FastLanguageModel
+    except ImportError as err:
+        raise RuntimeError("training.backend: 'unsloth' is not installed; pip install -e '.[gpu]'") from err
+    from cltbook.models import _torch_dtype
+
+    model, tokenizer = FastLanguageModel.from_pretrained(
+        source, dtype=_torch_dtype(spec.dtype), load_in_4bit=False,
+        full_finetuning=config.method == "full", trust_remote_code=spec.trust_remote_code,
+    )
+    if config.method == "lora":
+        model = FastLanguageModel.get_peft_model(
+            model, r=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
+            use_gradient_checkpointing="unsloth" if config.gradient_checkpointing else False,
+        )
+    return model, tokenizer
+
+
 def finetune(
     model,
     tokenizer,
@@ -83,19 +120,29 @@ def finetune(
     validation: Sequence[Example],
     config: TrainingConfig,
     seed: int,
+    prompt_format: str = "plain",
     progress: Callable[[int, int, float], None] | None = None,
 ) -> TrainingResult:
-    """Fine-tune `model` in place; returns what happened, step by step."""
+    """Fine-tune `model` in place (LoRA adapters are merged back at the end); returns what
+    happened, step by step."""
     started = time.perf_counter()
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
-    encoded_train = [encode_example(tokenizer, ex) for ex in train]
-    encoded_validation = [encode_example(tokenizer, ex) for ex in validation]
+    encoded_train = [encode_example(tokenizer, ex, prompt_format) for ex in train]
+    encoded_validation = [encode_example(tokenizer, ex, prompt_format) for ex in validation]
     pad_id = tokenizer.pad_token_id
 
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=0.0)
+    lora = config.method == "lora"
+    if lora and not hasattr(model, "peft_config"):  # unsloth already added its own adapters
+        model = add_lora(model, config)
+    checkpointing = config.gradient_checkpointing and config.backend == "torch"
+    if checkpointing:  # newer transformers renamed it; older ones have only the first name
+        getattr(model, "activation_checkpointing_enable", model.gradient_checkpointing_enable)()
+        model.config.use_cache = False
+    trainable = {name: p for name, p in model.named_parameters() if p.requires_grad}
+    optimizer = torch.optim.AdamW(trainable.values(), lr=config.learning_rate, weight_decay=0.0)
     result = TrainingResult(steps=0, tokens=0, completion_tokens=0, best_step=0)
-    best_loss, best_state = float("inf"), None
+    best_loss, best_weights = float("inf"), None
     order: list[int] = []
     model.train()
     for step in range(1, config.max_steps + 1):
@@ -108,7 +155,7 @@ def finetune(
         loss, n_completion = completion_loss(model, batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(trainable.values(), 1.0)
         optimizer.step()
 
         result.steps = step
@@ -120,14 +167,21 @@ def finetune(
             result.validation.append({"step": step, "loss": val})
             if val < best_loss:
                 best_loss, result.best_step = val, step
-                if config.select_checkpoint == "best_validation":
-                    best_state = copy.deepcopy(model.state_dict())
+                if config.select_checkpoint == "best_validation":  # only what training changes
+                    best_weights = {name: p.detach().to("cpu", copy=True) for name, p in trainable.items()}
         if progress is not None:
             progress(step, config.max_steps, loss.item())
     if config.select_checkpoint == "best_validation":
-        model.load_state_dict(best_state)
+        with torch.no_grad():
+            for name, weight in best_weights.items():
+                trainable[name].copy_(weight)
     else:
         result.best_step = result.steps
+    if checkpointing:
+        getattr(model, "activation_checkpointing_disable", model.gradient_checkpointing_disable)()
+        model.config.use_cache = True
+    if lora and config.backend == "torch":
+        model.merge_and_unload()  # the caller's base model now holds the merged weights
     model.eval()
     result.seconds = time.perf_counter() - started
     return result

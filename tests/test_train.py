@@ -1,5 +1,6 @@
 """Fine-tuning: loss on the completion only; the checkpoint is the best on validation."""
 
+import pytest
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -68,3 +69,28 @@ def test_same_seed_same_training():
     config = TrainingConfig(max_steps=5, batch_size=4, eval_every=5)
     runs = [finetune(small_model(tok), tok, train, train[:4], config, seed=3).train_losses for _ in range(2)]
     assert runs[0] == runs[1]
+
+
+def test_lora_trains_adapters_only_and_merges_them_back():
+    tok = tokenizer()
+    model = small_model(tok)
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    config = TrainingConfig(max_steps=6, batch_size=4, learning_rate=1e-2, eval_every=3,
+                            method="lora", lora_rank=4, lora_alpha=8)
+    result = finetune(model, tok, [example(i) for i in range(12)], [example(50)], config, seed=0)
+    assert result.steps == 6
+    after = dict(model.named_parameters())
+    assert set(after) == set(before)  # the adapters are gone: merged into the base weights
+    changed = [name for name in before if not torch.equal(before[name], after[name].detach())]
+    assert changed and all("proj" in name for name in changed)  # linear layers only
+    assert "model.embed_tokens.weight" not in changed
+
+
+def test_gradient_checkpointing_gives_the_same_losses():
+    tok = tokenizer()
+    train = [example(i) for i in range(8)]
+    plain = TrainingConfig(max_steps=3, batch_size=4, eval_every=3)
+    checkpointed = TrainingConfig(max_steps=3, batch_size=4, eval_every=3, gradient_checkpointing=True)
+    a = finetune(small_model(tok), tok, train, train[:2], plain, seed=1).train_losses
+    b = finetune(small_model(tok), tok, train, train[:2], checkpointed, seed=1).train_losses
+    assert a == pytest.approx(b, rel=1e-5)
