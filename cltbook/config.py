@@ -38,6 +38,9 @@ PROMPT_FORMATS = ("plain", "chat")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 TRAINING_METHODS = ("full", "lora")
 BACKENDS = ("torch", "unsloth")
+DATA_SOURCES = ("world", "real")
+REAL_LOADERS = ("mgsm", "mcot_math", "xlsum", "sharegpt", "aya", "aya_dolly", "ifeval")
+BAD_RECORD_POLICIES = ("error", "skip_and_report")
 
 
 class ConfigError(ValueError):
@@ -135,6 +138,35 @@ class EvaluationConfig:
 
 
 @dataclass(frozen=True)
+class SourceConfig:
+    """One real dataset: which loader of cltbook.datasets reads it, and from where."""
+
+    loader: str
+    # A hub id, a local file, or a local folder (MGSM: mgsm_<lang>.tsv files).
+    path: str
+    split: str = "train"
+    # Source column names, overriding the loader's defaults (keys: input, target, answer, item_id, language).
+    columns: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where task data comes from: the generated world, or real datasets per task."""
+
+    source: str = "world"
+    train: dict[str, SourceConfig] | None = None
+    evaluation: dict[str, SourceConfig] | None = None
+    # k-shot evaluation prompts from MGSM's exemplars (a mgsm_exemplars.jsonl file or hub id).
+    few_shot: int = 0
+    exemplars: str | None = None
+    on_bad_record: str = "error"
+    max_bad_fraction: float = 0.01
+    # Only for overfitting checks (can a model learn these very items?): lets evaluation items be
+    # trained on. Recorded like every field, so no result can hide it.
+    allow_eval_in_train: bool = False
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """One setting: one fine-tune and its evaluation."""
 
@@ -145,6 +177,7 @@ class RunConfig:
     unseen_languages: tuple[str, ...] = ("ar", "ko", "pt")
     seed: int = 0
     data_seed: int = 0
+    data: DataConfig = field(default_factory=DataConfig)
     world: WorldConfig = field(default_factory=WorldConfig)
     base_model: BaseModelConfig = field(default_factory=BaseModelConfig)
     mixture: MixtureConfig = field(default_factory=MixtureConfig)
@@ -295,6 +328,31 @@ def _require(condition: bool, path: str, message: str) -> None:
         raise ConfigError(path, message)
 
 
+def _validate_data(config: RunConfig) -> None:
+    data = config.data
+    _choice(data.source, DATA_SOURCES, "data.source")
+    _choice(data.on_bad_record, BAD_RECORD_POLICIES, "data.on_bad_record")
+    _require(0 <= data.max_bad_fraction <= 1, "data.max_bad_fraction", f"must be in [0, 1], got {data.max_bad_fraction}")
+    _require(data.few_shot >= 0, "data.few_shot", f"must be >= 0, got {data.few_shot}")
+    _require(
+        data.few_shot == 0 or bool(data.exemplars),
+        "data.exemplars",
+        f"few_shot is {data.few_shot}: name the exemplars file or hub id",
+    )
+    if data.source == "world":
+        for part in ("train", "evaluation"):
+            _require(getattr(data, part) is None, f"data.{part}", "is only for data.source: real")
+        return
+    for part in ("train", "evaluation"):
+        sources = getattr(data, part) or {}
+        for task in config.tasks:
+            _require(task in sources, f"data.{part}", f"has no source for task {task!r}")
+        for task, source in sources.items():
+            _require(task in TASKS, f"data.{part}.{task}", f"unknown task {task!r}; known: {', '.join(TASKS)}")
+            _choice(source.loader, REAL_LOADERS, f"data.{part}.{task}.loader")
+            _require(bool(source.path.strip()), f"data.{part}.{task}.path", "must name a hub id, file or folder")
+
+
 def _choice(value: str, known: tuple[str, ...], path: str) -> None:
     _require(value in known, path, f"unknown choice {value!r}; known: {', '.join(known)}")
 
@@ -316,11 +374,13 @@ def validate(config: RunConfig) -> RunConfig:
         _require(task in TASKS, f"tasks[{i}]", f"unknown task {task!r}; known: {', '.join(TASKS)}")
     _require(len(set(config.tasks)) == len(config.tasks), "tasks", f"duplicated in {list(config.tasks)}")
 
-    _check_language(config.anchor_language, "anchor_language", world=True)
+    _validate_data(config)
+    world_data = config.data.source == "world"
+    _check_language(config.anchor_language, "anchor_language", world=world_data)
     for name in ("seen_languages", "unseen_languages"):
         codes = getattr(config, name)
         for i, code in enumerate(codes):
-            _check_language(code, f"{name}[{i}]", world=True)
+            _check_language(code, f"{name}[{i}]", world=world_data)
         duplicates = sorted({c for c in codes if codes.count(c) > 1})
         _require(not duplicates, name, f"lists {duplicates} more than once")
         _require(
@@ -397,6 +457,14 @@ def validate(config: RunConfig) -> RunConfig:
         f"the world holds {MAX_EVAL_ITEMS} evaluation items, got {evaluation.items_per_language}",
     )
     return config
+
+
+def config_from_parameters(namespace: dict[str, Any]) -> RunConfig:
+    """The RunConfig of a notebook whose parameters are named exactly like its fields."""
+    missing = [f.name for f in fields(RunConfig) if f.name not in namespace]
+    if missing:
+        raise ConfigError("", f"the notebook lacks parameters for {', '.join(missing)}")
+    return run_config({f.name: namespace[f.name] for f in fields(RunConfig)})
 
 
 def run_config(data: dict[str, Any]) -> RunConfig:

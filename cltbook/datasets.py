@@ -1,4 +1,4 @@
-"""Real task data: one loader per public source, one tidy frame per load, and a report of what happened.
+"""Real task data: one loader per public source, one tidy frame per load, a report of what happened.
 
 The paper (arXiv:2504.16677) trains on English plus n examples per seen language and evaluates
 every language, for three tasks: math reasoning (train mCoT-MATH, evaluate MGSM), summarization
@@ -42,8 +42,8 @@ import math
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -113,7 +113,8 @@ class ColumnMap:
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
             if value is not None and (not isinstance(value, str) or not value):
-                raise ValueError(f"ColumnMap.{name} must be a non-empty string or None, got {value!r}")
+                raise ValueError(
+                    f"ColumnMap.{name} must be a non-empty string or None, got {value!r}")
 
     def check(self, available: Sequence[str], where: str) -> None:
         """Raise ColumnMapError naming every mapped column missing from ``available``."""
@@ -247,6 +248,12 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
                 ) from None
 
 
+def _check_utf8(path: Path) -> None:
+    """Raise DataFileError at the first line of ``path`` that is not UTF-8."""
+    for _ in _lines(path):
+        pass
+
+
 @dataclass
 class _Table:
     """One split to read: the dataset, a name for messages, and where each row came from."""
@@ -257,6 +264,11 @@ class _Table:
     language: str | None = None  # the language a per-language file or config implies
 
 
+def _cache(cache_dir: str | Path | None) -> str | None:
+    """``datasets``' cache folder argument; None means its default (~/.cache/huggingface)."""
+    return None if cache_dir is None else str(cache_dir)
+
+
 def _load_local_jsonl(path: Path, on_bad_record: OnBadRecord, bad: list[BadRecord],
                       cache_dir: str | Path | None) -> _Table:
     """A JSON Lines file through ``datasets``' json builder, malformed lines caught first.
@@ -264,6 +276,7 @@ def _load_local_jsonl(path: Path, on_bad_record: OnBadRecord, bad: list[BadRecor
     In skip mode the good lines go to a temporary copy, since the Arrow reader cannot skip a line.
     """
     good: list[int] = []
+    n_bad = 0
     for number, text in _lines(path):
         if not text.strip():
             continue
@@ -281,25 +294,20 @@ def _load_local_jsonl(path: Path, on_bad_record: OnBadRecord, bad: list[BadRecor
         if on_bad_record == "error":
             raise DataFileError(f"{path}:{number}: {reason}")
         bad.append(BadRecord(file=str(path), line=number, row=None, reason=reason))
+        n_bad += 1
     if not good:
         return _Table(dataset=datasets.Dataset.from_dict({}), name=str(path), lines=[])
-    skipped = any(b.file == str(path) for b in bad)
     with tempfile.TemporaryDirectory() as scratch:
         data_file = path
-        if skipped:
+        if n_bad:
             data_file = Path(scratch) / path.name
             wanted = set(good)
             with data_file.open("w", encoding="utf-8") as out:
                 out.writelines(text.rstrip("\r\n") + "\n" for number, text in _lines(path)
                                if number in wanted)
-        try:
-            dataset = load_dataset("json", data_files=str(data_file), split="train",
-                                   cache_dir=None if cache_dir is None else str(cache_dir))
-        except datasets.exceptions.DatasetGenerationError as error:
-            raise DataFileError(
-                f"{path}: every line is valid JSON, but the datasets reader failed (often a field "
-                f"whose type differs between lines): {error.__cause__ or error}"
-            ) from error
+        # The Arrow table lands in the cache, so the scratch copy may go once this returns.
+        dataset = load_dataset("json", data_files=str(data_file), split="train",
+                               cache_dir=_cache(cache_dir))
     return _Table(dataset=dataset, name=str(path), lines=good)
 
 
@@ -319,8 +327,7 @@ def _load_local_tsv(path: Path, columns: Sequence[str], cache_dir: str | Path | 
             )
         lines.append(number)
     dataset = load_dataset(
-        "csv", data_files=str(path), split="train",
-        cache_dir=None if cache_dir is None else str(cache_dir),
+        "csv", data_files=str(path), split="train", cache_dir=_cache(cache_dir),
         delimiter="\t", header=None, column_names=list(columns), quoting=csv.QUOTE_NONE,
         keep_default_na=False, features=Features({name: Value("string") for name in columns}),
     )
@@ -331,7 +338,7 @@ _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 
 
 def _local_path(source: str | Path) -> Path | None:
-    """The local path ``source`` names, or None when it is a hub id; neither raises."""
+    """The local path ``source`` names, or None when it is a hub id; anything else raises."""
     path = Path(source).expanduser()
     if path.exists():
         return path
@@ -343,7 +350,7 @@ def _local_path(source: str | Path) -> Path | None:
 def _load_hub(hub_id: str, config: str | None, split: str, cache_dir: str | Path | None,
               data_files: str | None = None) -> _Table:
     dataset = load_dataset(hub_id, config, split=split, data_files=data_files,
-                           cache_dir=None if cache_dir is None else str(cache_dir))
+                           cache_dir=_cache(cache_dir))
     name = f"{hub_id}[{config + '/' if config else ''}{split}]"
     return _Table(dataset=dataset, name=name)
 
@@ -354,16 +361,17 @@ def _load_hub(hub_id: str, config: str | None, split: str, cache_dir: str | Path
 
 @dataclass(frozen=True)
 class _Fields:
-    """What one source record contributes to the frame, before language filtering."""
+    """What one record of a requested language contributes to the frame."""
 
-    label: str
-    script: str | None
     item_id: str
     input: str
     target: str
     answer: float
 
 
+Label = Callable[[Mapping[str, Any], _Table], tuple[str, str | None]]
+"""(row, table) -> the source's language label and script; raises _RecordError when absent.
+Read before anything else, so records of languages nobody asked for are never validated."""
 Extract = Callable[[Mapping[str, Any], _Table, int], _Fields]
 """(row, table, 1-based position) -> fields; raises _RecordError for a bad record."""
 
@@ -377,13 +385,15 @@ def _text(row: Mapping[str, Any], column: str | None, what: str, required: bool)
             raise _RecordError(f"empty {what} (column {column!r})")
         return ""
     if not isinstance(value, str):
-        raise _RecordError(f"{what} (column {column!r}) must be a string, got {type(value).__name__}")
+        raise _RecordError(
+            f"{what} (column {column!r}) must be a string, got {type(value).__name__}")
     return value
 
 
-def _item_id(row: Mapping[str, Any], column: str | None, prefix: str, position: int) -> str:
+def _item_id(row: Mapping[str, Any], column: str | None, prefix: str, position: int,
+             width: int = 0) -> str:
     if column is None:
-        return f"{prefix}-{position}"
+        return f"{prefix}-{position:0{width}d}"
     value = row.get(column)
     if value is None or str(value).strip() == "":
         raise _RecordError(f"empty item id (column {column!r})")
@@ -404,19 +414,29 @@ def _numeric_gold(value: Any) -> float:
     return number
 
 
-def _table_columns(columns: ColumnMap, id_prefix: str) -> Extract:
+def _column_label(columns: ColumnMap) -> Label:
+    """The language of a per-language file or config, else the language (and script) columns."""
+
+    def label(row: Mapping[str, Any], table: _Table) -> tuple[str, str | None]:
+        if table.language is not None:
+            return table.language, None
+        return (_text(row, columns.language, "language", required=True),
+                _text(row, columns.script, "script", required=False) or None)
+
+    return label
+
+
+def _table_columns(columns: ColumnMap, id_prefix: str, id_width: int = 0) -> Extract:
     """The plain extractor: every field straight from its column (MGSM, XL-Sum, Aya, Dolly).
 
-    Without an id column the id is ``<id_prefix>-<position>``; the prefix names the source, not
-    the file, so a local export and the hub split get the same ids.
+    Without an id column the id is ``<id_prefix>-<position>``, zero-padded to ``id_width`` digits
+    where the size of a source is fixed (so sorting ids sorts positions); the prefix names the
+    source, not the file, so a local export and the hub split get the same ids.
     """
 
     def extract(row: Mapping[str, Any], table: _Table, position: int) -> _Fields:
-        label = table.language or _text(row, columns.language, "language", required=True)
-        script = _text(row, columns.script, "script", required=False) or None
         return _Fields(
-            label=label, script=script,
-            item_id=_item_id(row, columns.item_id, id_prefix, position),
+            item_id=_item_id(row, columns.item_id, id_prefix, position, id_width),
             input=_text(row, columns.input, "input", required=True),
             target=_text(row, columns.target, "target", required=False),
             answer=math.nan if columns.answer is None else _numeric_gold(row.get(columns.answer)),
@@ -447,7 +467,7 @@ class _Collector:
             raise DataFileError(f"{record.location()}: {record.reason}")
         self.bad.append(record)
 
-    def read(self, table: _Table, columns: ColumnMap, extract: Extract) -> None:
+    def read(self, table: _Table, columns: ColumnMap, label: Label, extract: Extract) -> None:
         self.files_read.append(table.name)
         if len(table.dataset) == 0:
             return
@@ -456,10 +476,11 @@ class _Collector:
         row_index = 0
         for batch in table.dataset.select_columns(needed).iter(batch_size=_BATCH_SIZE):
             for values in zip(*(batch[c] for c in needed)):
-                self._add(dict(zip(needed, values)), table, row_index, extract)
+                self._add(dict(zip(needed, values)), table, row_index, label, extract)
                 row_index += 1
 
-    def _add(self, row: dict[str, Any], table: _Table, row_index: int, extract: Extract) -> None:
+    def _add(self, row: dict[str, Any], table: _Table, row_index: int, label: Label,
+             extract: Extract) -> None:
         self.rows_read += 1
         line = None if table.lines is None else table.lines[row_index]
         position = line if line is not None else row_index + 1
@@ -468,15 +489,15 @@ class _Collector:
             return BadRecord(file=table.name, line=line, row=row_index + 1, reason=reason)
 
         try:
-            fields = extract(row, table, position)
-            language = language_from_label(fields.label, fields.script)
+            name, script = label(row, table)
+            language = language_from_label(name, script)
             if language is None:
-                label = fields.label if fields.script is None else f"{fields.label}/{fields.script}"
-                self.unmapped[label] += 1
+                self.unmapped[name if script is None else f"{name}/{script}"] += 1
                 return
             if language not in self.languages:
                 self.rows_other_languages += 1
                 return
+            fields = extract(row, table, position)
             if self.require_target and not fields.target.strip():
                 raise _RecordError("empty target (training data needs one)")
         except _RecordError as error:
@@ -490,6 +511,11 @@ class _Collector:
         self._seen[key] = _location(table.name, line, row_index + 1)
         self.rows.append({"task": self.task, "language": language, "item_id": fields.item_id,
                           "input": fields.input, "target": fields.target, "answer": fields.answer})
+
+    def _read_order(self, record: BadRecord) -> tuple[int, int]:
+        """Files in the order read, then lines: pre-scanned and record-level bad ones interleave."""
+        position = record.line if record.line is not None else record.row
+        return self.files_read.index(record.file), position or 0
 
     def finish(self, report: dict[str, Any], notes: Sequence[str] = ()) -> LoadedData:
         """The frame and the full report; raises when too many records were bad."""
@@ -512,7 +538,7 @@ class _Collector:
             "rows_read": self.rows_read,
             "rows_other_languages": self.rows_other_languages,
             "unmapped_language_labels": dict(sorted(self.unmapped.items())),
-            "bad_records": [asdict(b) for b in self.bad],
+            "bad_records": [asdict(b) for b in sorted(self.bad, key=self._read_order)],
             "notes": list(notes),
         })
         return LoadedData(frame=frame, report=report)
@@ -544,10 +570,12 @@ def load_mgsm(source: str | Path, languages: Sequence[str], *,
     (config = language, split ``test``; columns question, answer_number — the hub dataset is
     defined by a loading script, which ``datasets`` >= 4 no longer runs, so the hub path works only
     where the hub serves a data-only copy; unverified here). MGSM has 11 languages (no ar, ko, pt):
-    others are recorded as missing. Item ``mgsm-<i>`` is problem i (1-250) in every language, so
-    ids are parallel across languages. A benchmark must be complete, so any bad record raises:
-    there is no skip mode.
+    others are recorded as missing. Items ``mgsm-001`` … ``mgsm-250`` are the problems in file
+    order, the same problem in every language, so ids are parallel across languages and sort in
+    problem order. A benchmark must be complete, so any bad record raises: no skip mode.
     """
+    if columns.answer is None:
+        raise ValueError("MGSM is scored against its numeric gold: columns.answer is required")
     requested = _requested(languages)
     local = _local_path(source)
     collector = _Collector(task="math_reasoning", languages=requested, on_bad_record="error",
@@ -557,19 +585,19 @@ def load_mgsm(source: str | Path, languages: Sequence[str], *,
             path = local / f"mgsm_{language}.tsv"
             if not path.is_file():
                 continue
-            table = _load_local_tsv(path, (columns.input, columns.answer or "answer"), cache_dir)
+            table = _load_local_tsv(path, (columns.input, columns.answer), cache_dir)
         elif language in MGSM_LANGUAGES:
             table = _load_hub(str(source), language, "test", cache_dir)
         else:
             continue
         table.language = language
-        collector.read(table, columns, _table_columns(columns, "mgsm"))
+        collector.read(table, columns, _column_label(columns),
+                       _table_columns(columns, "mgsm", id_width=3))
     report = {"source": "mgsm", **_origin(source, local, split="test")}
     return collector.finish(report, notes=[
         "MGSM has no ar, ko or pt; such languages are listed in missing_languages.",
         "Questions carry no 'Question:' prefix; answers are numbers ('2,125' read as 2125).",
     ])
-
 
 
 def mgsm_exemplars(source: str | Path, language: str, *,
@@ -608,7 +636,7 @@ def load_mcot_math(source: str | Path, languages: Sequence[str], *,
                    on_bad_record: OnBadRecord = "error",
                    max_bad_fraction: float = DEFAULT_MAX_BAD_FRACTION,
                    cache_dir: str | Path | None = None) -> LoadedData:
-    """mCoT-MATH (Lai & Nissim 2024), the math training data: chain-of-thought answers, 11 languages.
+    """mCoT-MATH (Lai & Nissim 2024), the math training data: worked answers in 11 languages.
 
     Schema unverified here (no file available): the defaults assume records ``{"question",
     "answer", "lang-id"}`` with ``lang-id`` = "<lang>-<n>", as read by a third-party loader of the
@@ -622,17 +650,25 @@ def load_mcot_math(source: str | Path, languages: Sequence[str], *,
     _check_on_bad_record(on_bad_record)
     requested = _requested(languages)
     local = _local_path(source)
+    column_label = _column_label(columns)
     extract = _table_columns(columns, "mcot")
     combined = columns.language is not None and columns.language == columns.item_id
 
-    def mcot(row: Mapping[str, Any], table: _Table, position: int) -> _Fields:
+    def split_lang_id(value: str) -> tuple[str, str]:
+        language, separator, number = value.partition("-")
+        if not separator or not language or not number:
+            raise _RecordError(f"{columns.language!r} value {value!r} is not '<lang>-<n>'")
+        return language, number
+
+    def mcot_label(row: Mapping[str, Any], table: _Table) -> tuple[str, str | None]:
+        name, script = column_label(row, table)
+        return (split_lang_id(name)[0] if combined else name), script
+
+    def mcot_fields(row: Mapping[str, Any], table: _Table, position: int) -> _Fields:
         fields = extract(row, table, position)
         if not combined:
             return fields
-        language, separator, number = fields.label.partition("-")
-        if not separator or not language or not number:
-            raise _RecordError(f"{columns.language!r} value {fields.label!r} is not '<lang>-<n>'")
-        return _Fields(**{**asdict(fields), "label": language, "item_id": f"mcot-{number}"})
+        return replace(fields, item_id=f"mcot-{split_lang_id(fields.item_id)[1]}")
 
     collector = _Collector(task="math_reasoning", languages=requested,
                            on_bad_record=on_bad_record, max_bad_fraction=max_bad_fraction,
@@ -641,7 +677,7 @@ def load_mcot_math(source: str | Path, languages: Sequence[str], *,
         table = _load_local_jsonl(local, on_bad_record, collector.bad, cache_dir)
     else:
         table = _load_hub(str(source), None, "train", cache_dir, data_files=data_files)
-    collector.read(table, columns, mcot)
+    collector.read(table, columns, mcot_label, mcot_fields)
     report = {"source": "mcot_math", **_origin(source, local, split="train",
                                                 data_files=None if local else data_files)}
     return collector.finish(report, notes=[
@@ -659,7 +695,7 @@ def load_xlsum(source: str | Path, languages: Sequence[str], split: str, *,
                on_bad_record: OnBadRecord = "error",
                max_bad_fraction: float = DEFAULT_MAX_BAD_FRACTION,
                cache_dir: str | Path | None = None) -> LoadedData:
-    """XL-Sum (Hasan et al. 2021), the summarization data: article -> summary, one config per language.
+    """XL-Sum (Hasan et al. 2021), the summarization data: article -> summary, per language.
 
     ``source`` is the hub id ``csebuetnlp/xlsum`` (config = XL-Sum folder name from
     :data:`XLSUM_CONFIGS`, e.g. "chinese_simplified" for zh) or a local folder of XL-Sum's
@@ -677,7 +713,7 @@ def load_xlsum(source: str | Path, languages: Sequence[str], split: str, *,
     collector = _Collector(task="summarization", languages=requested,
                            on_bad_record=on_bad_record, max_bad_fraction=max_bad_fraction,
                            require_target=True)
-    extract = _table_columns(columns, "xlsum")
+    label, extract = _column_label(columns), _table_columns(columns, "xlsum")
     for language in requested:
         folder = XLSUM_CONFIGS.get(language)
         if folder is None:
@@ -690,7 +726,7 @@ def load_xlsum(source: str | Path, languages: Sequence[str], split: str, *,
         else:
             table = _load_hub(str(source), folder, split, cache_dir)
         table.language = language
-        collector.read(table, columns, extract)
+        collector.read(table, columns, label, extract)
     report = {"source": "xlsum", **_origin(source, local, split=split)}
     return collector.finish(report, notes=[
         "XL-Sum schema (id, url, title, summary, text) and file names unverified here.",
@@ -741,11 +777,8 @@ def load_sharegpt(source: str | Path, languages: Sequence[str], *,
             raise _RecordError("no human turn with text")
         if reply is None:
             raise _RecordError("no gpt turn after the first human turn")
-        return _Fields(
-            label=fixed or _text(row, columns.language, "language", required=True),
-            script=None, item_id=_item_id(row, columns.item_id, "sharegpt", position),
-            input=prompt, target=reply, answer=math.nan,
-        )
+        return _Fields(item_id=_item_id(row, columns.item_id, "sharegpt", position),
+                       input=prompt, target=reply, answer=math.nan)
 
     collector = _Collector(task="instruction_following", languages=requested,
                            on_bad_record=on_bad_record, max_bad_fraction=max_bad_fraction,
@@ -754,7 +787,8 @@ def load_sharegpt(source: str | Path, languages: Sequence[str], *,
         table = _load_local_jsonl(local, on_bad_record, collector.bad, cache_dir)
     else:
         table = _load_hub(str(source), None, split, cache_dir)
-    collector.read(table, columns, first_exchange)
+    table.language = fixed
+    collector.read(table, columns, _column_label(columns), first_exchange)
     report = {"source": "sharegpt", **_origin(source, local, split=split, fixed_language=fixed)}
     return collector.finish(report, notes=[
         "Only the first human/gpt exchange of each conversation is kept.",
@@ -784,7 +818,7 @@ def load_aya(source: str | Path, languages: Sequence[str], split: str, *,
         table = _load_local_jsonl(local, on_bad_record, collector.bad, cache_dir)
     else:
         table = _load_hub(str(source), None, split, cache_dir)
-    collector.read(table, columns, _table_columns(columns, f"aya-{split}"))
+    collector.read(table, columns, _column_label(columns), _table_columns(columns, f"aya-{split}"))
     report = {"source": "aya", **_origin(source, local, split=split)}
     return collector.finish(report, notes=[
         "Aya schema from the dataset card, unverified here; item ids are record positions.",
@@ -816,7 +850,8 @@ def load_aya_dolly(source: str | Path, languages: Sequence[str], *,
         table = _load_local_jsonl(local, on_bad_record, collector.bad, cache_dir)
     else:
         table = _load_hub(str(source), config, split, cache_dir)
-    collector.read(table, columns, _table_columns(columns, f"aya_dolly-{config}"))
+    collector.read(table, columns, _column_label(columns),
+                   _table_columns(columns, f"aya_dolly-{config}"))
     report = {"source": "aya_dolly", **_origin(source, local, split=split,
                                                 config=None if local else config)}
     return collector.finish(report, notes=[
@@ -842,8 +877,7 @@ def load_ifeval_prompts(files: Mapping[str, str | Path], *,
                            require_target=False)
     for language in requested:
         path = Path(files[language])
-        for _ in _lines(path):  # the IFEval reader has no line number for a decoding error
-            pass
+        _check_utf8(path)  # the IFEval reader has no line number for a decoding error
         try:
             records, load_report = load_ifeval_jsonl(path, on_bad_record, max_bad_fraction)
         except MalformedIFEvalFile as error:
@@ -853,8 +887,8 @@ def load_ifeval_prompts(files: Mapping[str, str | Path], *,
         dataset = datasets.Dataset.from_list(
             [{"key": str(r.key), "prompt": r.prompt} for r in records])
         table = _Table(dataset=dataset, name=str(path), language=language)
-        collector.read(table, ColumnMap(input="prompt", item_id="key"),
-                       _ifeval_fields)
+        columns = ColumnMap(input="prompt", item_id="key")
+        collector.read(table, columns, _column_label(columns), _ifeval_fields)
     report = {"source": "ifeval", "hub_id": None, "path": None,
               "files": {lang: str(files[lang]) for lang in requested}}
     return collector.finish(report, notes=[
@@ -863,9 +897,8 @@ def load_ifeval_prompts(files: Mapping[str, str | Path], *,
 
 
 def _ifeval_fields(row: Mapping[str, Any], table: _Table, position: int) -> _Fields:
-    return _Fields(label=str(table.language), script=None, item_id=f"ifeval-{row['key']}",
-                   input=_text(row, "prompt", "prompt", required=True), target="",
-                   answer=math.nan)
+    return _Fields(item_id=f"ifeval-{row['key']}", target="", answer=math.nan,
+                   input=_text(row, "prompt", "prompt", required=True))
 
 
 # ---------------------------------------------------------------------------------------------

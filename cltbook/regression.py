@@ -371,6 +371,17 @@ def _leave_one_cluster_out_problem(
     return "no single cluster found"
 
 
+def fit_clustered(model: sm.OLS, groups: Sequence[Any] | np.ndarray) -> Any:
+    """Fit ``model`` with the errors this module reports: CRV3 clustered by ``groups``, t(G − 1).
+
+    :func:`fit_ols` calls it once the design is built and checked. Call it directly to refit one
+    design many times (a simulation, a bootstrap), where rebuilding the formula each time would
+    cost more than the fit; the tests check coverage through it for that reason.
+    """
+    codes = pd.factorize(np.asarray(groups))[0]
+    return model.fit(cov_type=CLUSTER_COVARIANCE, cov_kwds={"groups": codes}, use_t=True)
+
+
 def fit_ols(frame: pd.DataFrame, formula: str, cluster: str = "run_id") -> FitResult:
     """OLS with errors clustered by ``cluster`` (CRV3, t with G − 1 df), after an identification
     check.
@@ -385,9 +396,7 @@ def fit_ols(frame: pd.DataFrame, formula: str, cluster: str = "run_id") -> FitRe
     groups = _cluster_codes(data, cluster)
     with _recorded_warnings() as caught:
         try:
-            fitted = model.fit(
-                cov_type=CLUSTER_COVARIANCE, cov_kwds={"groups": groups}, use_t=True
-            )
+            fitted = fit_clustered(model, groups)
         except ValueError as error:  # statsmodels' CRV3 refusal: a leave-one-out design is singular
             problem = _leave_one_cluster_out_problem(design, model.exog_names, groups, data[cluster])
             raise NotIdentified(
@@ -579,6 +588,45 @@ def side_by_side(results: Mapping[str, FitResult], stars: bool = True) -> Summar
 # Marginal effects and figures
 
 
+def _logit_margin(fitted: Any, cell: pd.DataFrame, alpha: float) -> tuple[float, float, float]:
+    """Mean predicted probability over ``cell`` (weighted) and its delta-method interval."""
+    weights = cell["weight"].to_numpy(dtype=float)
+    # The rows go in as data, not as a design: statsmodels 0.15's averaging path ignores
+    # `transform=False`. It averages prediction × weight, so the weights must have mean one.
+    prediction = fitted.get_prediction(
+        exog=cell, which="mean", average=True, agg_weights=weights / weights.mean()
+    )
+    low, high = np.asarray(prediction.conf_int(alpha=alpha)).ravel()
+    return float(prediction.predicted), float(low), float(high)
+
+
+def _linear_margin(result: FitResult, stacked: pd.DataFrame):
+    """A function of (fitted, cell, alpha): mean prediction over the cell's rows, with interval.
+
+    The design of all rows is built once; a cell's prediction is its weighted mean design row
+    times the fixed-effect coefficients (MixedLM lists its variance parameters after them).
+    """
+    design = FormulaManager().get_matrices(
+        result.fitted.model.data.model_spec, stacked, pandas=True, prediction=True
+    )
+    design = np.asarray(design, dtype=float)
+    k = design.shape[1]
+
+    def margin(fitted: Any, cell: pd.DataFrame, alpha: float) -> tuple[float, float, float]:
+        weights = cell["weight"].to_numpy(dtype=float)
+        mean_row = weights @ design[cell.index] / weights.sum()
+        estimate = float(mean_row @ np.asarray(fitted.params)[:k])
+        se = float(np.sqrt(mean_row @ np.asarray(fitted.cov_params())[:k, :k] @ mean_row))
+        quantile = (
+            stats.t.isf(alpha / 2, fitted.df_resid_inference)
+            if fitted.use_t
+            else stats.norm.isf(alpha / 2)
+        )
+        return estimate, estimate - quantile * se, estimate + quantile * se
+
+    return margin
+
+
 def marginal_effect_of_n(
     result: FitResult,
     frame: pd.DataFrame,
@@ -597,8 +645,6 @@ def marginal_effect_of_n(
 
     Returns the ``by`` columns, log1p_n, n_per_language, estimate, ci_low, ci_high.
     """
-    fitted = result.fitted
-    spec = fitted.model.data.model_spec
     rhs = result.formula.split("~", 1)[1]
     used = [c for c in dict.fromkeys(_IDENTIFIER.findall(rhs)) if c in frame.columns]
     if "log1p_n" not in used:
@@ -607,32 +653,11 @@ def marginal_effect_of_n(
     mix = _model_frame(frame).groupby(keep, observed=True).size().rename("weight").reset_index()
     grid = np.linspace(frame["log1p_n"].min(), frame["log1p_n"].max(), points)
     stacked = mix.merge(pd.DataFrame({"log1p_n": grid}), how="cross")
-    design = FormulaManager().get_matrices(spec, stacked, pandas=True, prediction=True)
-    design = np.asarray(design, dtype=float)
-    alpha = 1 - level
-    rows = []
-    for key, cell in stacked.groupby([*by, "log1p_n"], observed=True, sort=True):
-        weights = cell["weight"].to_numpy(dtype=float)
-        rows_design = design[cell.index]
-        if result.method == "item_logit":
-            prediction = fitted.get_prediction(
-                exog=rows_design, transform=False, average=True, agg_weights=weights
-            )
-            estimate = float(np.asarray(prediction.predicted)[0])
-            low, high = np.asarray(prediction.conf_int(alpha=alpha))[0]
-        else:
-            mean_row = weights @ rows_design / weights.sum()
-            k = len(mean_row)
-            estimate = float(mean_row @ np.asarray(fitted.params)[:k])
-            covariance = np.asarray(fitted.cov_params())[:k, :k]
-            se = float(np.sqrt(mean_row @ covariance @ mean_row))
-            quantile = (
-                stats.t.isf(alpha / 2, fitted.df_resid_inference)
-                if fitted.use_t
-                else stats.norm.isf(alpha / 2)
-            )
-            low, high = estimate - quantile * se, estimate + quantile * se
-        rows.append([*key, estimate, float(low), float(high)])
+    margin = _logit_margin if result.method == "item_logit" else _linear_margin(result, stacked)
+    rows = [
+        [*key, *margin(result.fitted, cell, 1 - level)]
+        for key, cell in stacked.groupby([*by, "log1p_n"], observed=True, sort=True)
+    ]
     out = pd.DataFrame(rows, columns=[*by, "log1p_n", "estimate", "ci_low", "ci_high"])
     out.insert(len(by) + 1, "n_per_language", np.expm1(out["log1p_n"]))
     return out
@@ -679,6 +704,7 @@ def plot_marginal_effects(
                 line["n_per_language"], line["ci_low"], line["ci_high"], color=colour, alpha=0.2
             )
         _log1p_axis(ax)
+        ax.set_xlim(0, effects["n_per_language"].max())  # autoscale margins would reach n < 0
         if panel is not None:
             ax.set_title(f"{col} = {panel}")
     axes[0, 0].set_ylabel(f"predicted {_response_label(response)}")

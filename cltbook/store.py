@@ -5,6 +5,7 @@
         executed.ipynb       the executed notebook (evidence, not the data source)
         metrics.parquet      tidy: run × task × language × metric (schema: TIDY_COLUMNS)
         predictions.parquet  one row per evaluated item
+        manifest.parquet     every train / validation / evaluation example: split, language, item id
         record.json          config, provenance, timings, status — written LAST, atomically
 
 A run counts as done only when its record says so; a run that crashed has no record and is re-run.
@@ -31,6 +32,7 @@ from cltbook.languages import get_language
 RECORD = "record.json"
 METRICS = "metrics.parquet"
 PREDICTIONS = "predictions.parquet"
+MANIFEST = "manifest.parquet"  # every example that went in: split, task, language, item id
 STAGE = "stage"  # the stage a running notebook is in; removed when the record is written
 
 # The tidy results schema, with units. `value` is on a 0–1 scale for every metric here.
@@ -223,7 +225,9 @@ class RunWriter:
         """Anything worth keeping in the record (training curves, base model facts, counts)."""
         self.notes.update(items)
 
-    def finish(self, predictions: pd.DataFrame, metrics: pd.DataFrame) -> dict[str, Any]:
+    def finish(self, predictions: pd.DataFrame, metrics: pd.DataFrame, manifest: pd.DataFrame) -> dict[str, Any]:
+        """Write the tables, then the record: a run without a record did not finish."""
+        atomic_write_parquet(self.run_dir / MANIFEST, manifest)
         atomic_write_parquet(self.run_dir / PREDICTIONS, predictions)
         atomic_write_parquet(self.run_dir / METRICS, metrics)
         record = {

@@ -127,3 +127,23 @@ def test_shipped_studies_are_valid():
 
     for path in sorted(Path(__file__).parents[1].glob("studies/*.yaml")):
         assert load_study(path).expand(), path
+
+
+def test_the_run_notebook_has_one_parameter_per_config_field():
+    """Papermill only warns about unknown parameters, so drift would pass silently."""
+    import ast
+    from pathlib import Path
+
+    import nbformat
+
+    notebook = nbformat.read(Path(__file__).parents[1] / "notebooks" / "finetune_eval.ipynb", as_version=4)
+    cells = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(cells) == 1
+    names = [t.id for node in ast.parse(cells[0].source).body for t in node.targets]
+    expected = [f.name for f in dataclasses.fields(RunConfig)] + ["run_dir", "cache_dir", "threads"]
+    assert names == expected
+    defaults = {}
+    exec(cells[0].source, {}, defaults)
+    from cltbook.config import config_from_parameters
+
+    assert config_from_parameters(defaults).study == "smoke"  # the defaults are a valid run

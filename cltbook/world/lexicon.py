@@ -1,15 +1,16 @@
-"""The world's words: people, countable objects, days, places and sentence templates, per language.
+"""The world's words: people, countable objects, days, places, sentence templates and task phrases,
+per language.
 
 Everything here is a plain table meant to be reviewed by a speaker of the language. The code that
 fills the templates (grammar that depends on a word: Korean particles, French elision, Arabic verb
-gender) lives in :func:`fill`.
+gender) lives in :func:`fill` (sentences) and :func:`phrase` (pieces of task prompts and answers).
 
 Placeholders in the templates:
 ``{S}`` the sentence's subject (a name), ``{O}`` the other person (recipient, giver, friend),
 ``{pro}`` the subject's pronoun (lower case; the sentence is capitalized afterwards), ``{n}`` a
 number in ASCII digits, ``{obj}`` the object noun, ``{cl}`` its counter, ``{day}``, ``{place}``.
 Derived forms: ``{S_top}``/``{obj_acc}`` (Korean topic and object particles, chosen by batchim),
-``{de_O}``/``{de_obj}`` (French "de" with elision), ``{how_many}`` (Spanish/Portuguese
+``{de_O}``/``{de_obj}``/``{de_S}`` (French "de" with elision), ``{how_many}`` (Spanish/Portuguese
 Cuántos/Cuántas, Quantos/Quantas by the noun's gender).
 
 A template is either one string or a (masculine, feminine) pair chosen by the subject's gender:
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Iterable, Mapping
+from typing import Iterable, Iterator, Mapping
 
 # Column order of the PEOPLE table.
 _NAME_COLUMNS = ("en", "es", "fr", "pt", "ja", "zh", "ko", "ar")
@@ -285,6 +286,212 @@ PRONOUNS: Mapping[str, Mapping[str, str]] = MappingProxyType({
     "zh": {"f": "她", "m": "他"},
 })
 
+# Phrases of the summarization and instruction-following tasks (cltbook.world.summarization,
+# cltbook.world.instructions), filled by :func:`phrase` with the placeholders of TEMPLATES plus
+# their own. Present tense and polite register as in TEMPLATES.
+# Summaries: "summary" frames "{clauses}", the focal person's events joined by "comma" and, before
+# the last one, "and". "<verb>_clause" tells one event without its subject; "<verb>_last" is the
+# form that ends the sentence where it differs (Japanese て-form / Korean -고 before it, -ます /
+# -ㅂ니다 at the end). Arabic summaries are subject-verb-object, the verb agreeing with the subject,
+# every clause after the first joined by و.
+# Instructions: "list", "count", "length", "keyword" (with {word}), "quote", "ending" (with
+# {phrase}, the language's "closing") are the verifiable instructions; "retell" asks for the focal
+# person's part of the story; "open_quote"/"close_quote" wrap a quoted answer and mark a keyword.
+# A number of words or characters ({n}) is at least 2, so plural forms suffice; Arabic again avoids
+# number agreement with "{n} من <definite plural>". Korean puts {word}/{phrase} after a colon, so
+# that no particle has to agree with it.
+TASK_PHRASES: Mapping[str, Mapping[str, str | tuple[str, str]]] = MappingProxyType({
+    "en": {
+        "summarize": "Summarize the story in one sentence.",
+        "summary_label": "Summary:",
+        "summary": "{S} {clauses}.",
+        "comma": ", ", "and": " and ",
+        "buy_clause": "buys {n} {obj}",
+        "receive_clause": "gets {n} {obj} from {O}",
+        "find_clause": "finds {n} {obj}",
+        "give_clause": "gives {n} {obj} to {O}",
+        "eat_clause": "eats {n} {obj}",
+        "lose_clause": "loses {n} {obj}",
+        "retell": "Retell the story of {S}.",
+        "response_label": "Response:",
+        "list": "Answer with exactly {n} bullet points, each on its own line and starting with “- ”.",
+        "count": "Answer in exactly {n} sentences.",
+        "length": "Answer in at most {n} words.",
+        "keyword": "Include the word “{word}”.",
+        "quote": "Put your entire answer in quotation marks (“ ”).",
+        "ending": "End your answer with this exact sentence: {phrase}",
+        "closing": "That is all.",
+        "open_quote": "“", "close_quote": "”",
+    },
+    "es": {
+        "summarize": "Resume la historia en una oración.",
+        "summary_label": "Resumen:",
+        "summary": "{S} {clauses}.",
+        "comma": ", ", "and": " y ",
+        "buy_clause": "compra {n} {obj}",
+        "receive_clause": "recibe {n} {obj} de {O}",
+        "find_clause": "encuentra {n} {obj}",
+        "give_clause": "le da {n} {obj} a {O}",
+        "eat_clause": "se come {n} {obj}",
+        "lose_clause": "pierde {n} {obj}",
+        "retell": "Vuelve a contar la historia de {S}.",
+        "response_label": "Respuesta:",
+        "list": "Responde con exactamente {n} viñetas, cada una en su propia línea y empezando por «- ».",
+        "count": "Responde en exactamente {n} oraciones.",
+        "length": "Responde con {n} palabras como máximo.",
+        "keyword": "Incluye la palabra «{word}».",
+        "quote": "Pon toda tu respuesta entre comillas (« »).",
+        "ending": "Termina tu respuesta con esta oración exacta: {phrase}",
+        "closing": "Eso es todo.",
+        "open_quote": "«", "close_quote": "»",
+    },
+    "fr": {
+        "summarize": "Résume l'histoire en une phrase.",
+        "summary_label": "Résumé :",
+        "summary": "{S} {clauses}.",
+        "comma": ", ", "and": " et ",
+        "buy_clause": "achète {n} {obj}",
+        "receive_clause": "reçoit {n} {obj} {de_O}",
+        "find_clause": "trouve {n} {obj}",
+        "give_clause": "donne {n} {obj} à {O}",
+        "eat_clause": "mange {n} {obj}",
+        "lose_clause": "perd {n} {obj}",
+        "retell": "Raconte à nouveau l'histoire {de_S}.",
+        "response_label": "Réponse :",
+        "list": "Réponds avec exactement {n} puces, chacune sur sa propre ligne et commençant par « - ».",
+        "count": "Réponds en exactement {n} phrases.",
+        "length": "Réponds en {n} mots au maximum.",
+        "keyword": "Inclus le mot « {word} ».",
+        "quote": "Mets toute ta réponse entre guillemets (« »).",
+        "ending": "Termine ta réponse par cette phrase exacte : {phrase}",
+        "closing": "C'est tout.",
+        # French puts a space inside guillemets.
+        "open_quote": "« ", "close_quote": " »",
+    },
+    "pt": {
+        "summarize": "Resuma a história em uma frase.",
+        "summary_label": "Resumo:",
+        "summary": "{S} {clauses}.",
+        "comma": ", ", "and": " e ",
+        "buy_clause": "compra {n} {obj}",
+        "receive_clause": "recebe {n} {obj} de {O}",
+        "find_clause": "encontra {n} {obj}",
+        "give_clause": "dá {n} {obj} para {O}",
+        "eat_clause": "come {n} {obj}",
+        "lose_clause": "perde {n} {obj}",
+        "retell": "Reconte a história de {S}.",
+        "response_label": "Resposta:",
+        "list": "Responda com exatamente {n} tópicos, cada um em sua própria linha e começando com “- ”.",
+        "count": "Responda em exatamente {n} frases.",
+        "length": "Responda com no máximo {n} palavras.",
+        "keyword": "Inclua a palavra “{word}”.",
+        "quote": "Coloque toda a sua resposta entre aspas (“ ”).",
+        "ending": "Termine sua resposta com esta frase exata: {phrase}",
+        "closing": "Isso é tudo.",
+        "open_quote": "“", "close_quote": "”",
+    },
+    "ja": {
+        "summarize": "この話を一文で要約してください。",
+        "summary_label": "まとめ:",
+        "summary": "{S}は{clauses}。",
+        "comma": "、", "and": "、",
+        "buy_clause": "{obj}を{n}{cl}買って",
+        "receive_clause": "{O}から{obj}を{n}{cl}もらって",
+        "find_clause": "{obj}を{n}{cl}見つけて",
+        "give_clause": "{O}に{obj}を{n}{cl}あげて",
+        "eat_clause": "{obj}を{n}{cl}食べて",
+        "lose_clause": "{obj}を{n}{cl}なくして",
+        "buy_last": "{obj}を{n}{cl}買います",
+        "receive_last": "{O}から{obj}を{n}{cl}もらいます",
+        "find_last": "{obj}を{n}{cl}見つけます",
+        "give_last": "{O}に{obj}を{n}{cl}あげます",
+        "eat_last": "{obj}を{n}{cl}食べます",
+        "lose_last": "{obj}を{n}{cl}なくします",
+        "retell": "{S}の話をもう一度話してください。",
+        "response_label": "答え:",
+        "list": "ちょうど{n}個の箇条書きで答えてください。各行は「- 」で始めてください。",
+        "count": "ちょうど{n}文で答えてください。",
+        "length": "{n}文字以内で答えてください。",
+        "keyword": "「{word}」という言葉を入れてください。",
+        "quote": "回答全体を「」で囲んでください。",
+        "ending": "回答を次の文で終えてください：{phrase}",
+        "closing": "以上です。",
+        "open_quote": "「", "close_quote": "」",
+    },
+    "zh": {
+        "summarize": "请用一句话概括这个故事。",
+        "summary_label": "摘要:",
+        "summary": "{S}{clauses}。",
+        "comma": "，", "and": "，然后",
+        "buy_clause": "买了{n}{cl}{obj}",
+        "receive_clause": "从{O}那里得到了{n}{cl}{obj}",
+        "find_clause": "找到了{n}{cl}{obj}",
+        "give_clause": "给了{O}{n}{cl}{obj}",
+        "eat_clause": "吃了{n}{cl}{obj}",
+        "lose_clause": "弄丢了{n}{cl}{obj}",
+        "retell": "请复述{S}的故事。",
+        "response_label": "回答:",
+        "list": "请用恰好{n}个要点回答，每个要点单独一行，以“- ”开头。",
+        "count": "请用恰好{n}句话回答。",
+        "length": "回答不超过{n}个字。",
+        "keyword": "回答中要包含“{word}”这个词。",
+        "quote": "请把整个回答放在引号“”里。",
+        "ending": "请用这句话结束回答：{phrase}",
+        "closing": "就这些。",
+        "open_quote": "“", "close_quote": "”",
+    },
+    "ko": {
+        "summarize": "이야기를 한 문장으로 요약하세요.",
+        "summary_label": "요약:",
+        "summary": "{S_top} {clauses}.",
+        "comma": " ", "and": " ",
+        "buy_clause": "{obj_acc} {n}{cl} 사고",
+        "receive_clause": "{O}에게서 {obj_acc} {n}{cl} 받고",
+        "find_clause": "{obj_acc} {n}{cl} 찾고",
+        "give_clause": "{O}에게 {obj_acc} {n}{cl} 주고",
+        "eat_clause": "{obj_acc} {n}{cl} 먹고",
+        "lose_clause": "{obj_acc} {n}{cl} 잃어버리고",
+        "buy_last": "{obj_acc} {n}{cl} 삽니다",
+        "receive_last": "{O}에게서 {obj_acc} {n}{cl} 받습니다",
+        "find_last": "{obj_acc} {n}{cl} 찾습니다",
+        "give_last": "{O}에게 {obj_acc} {n}{cl} 줍니다",
+        "eat_last": "{obj_acc} {n}{cl} 먹습니다",
+        "lose_last": "{obj_acc} {n}{cl} 잃어버립니다",
+        "retell": "{S}의 이야기를 다시 들려주세요.",
+        "response_label": "응답:",
+        "list": "정확히 {n}개의 글머리 기호로 답하세요. 각 줄은 “- ”로 시작해야 합니다.",
+        "count": "정확히 {n}개의 문장으로 답하세요.",
+        "length": "{n}단어 이내로 답하세요.",
+        "keyword": "다음 단어를 포함하세요: {word}.",
+        "quote": "답변 전체를 큰따옴표(“ ”)로 묶으세요.",
+        "ending": "다음 문장으로 답변을 끝내세요: {phrase}",
+        "closing": "이상입니다.",
+        "open_quote": "“", "close_quote": "”",
+    },
+    "ar": {
+        "summarize": "لخص القصة في جملة واحدة.",
+        "summary_label": "الملخص:",
+        "summary": "{S} {clauses}.",
+        "comma": " و", "and": " و",
+        "buy_clause": ("يشتري {n} من {obj}", "تشتري {n} من {obj}"),
+        "receive_clause": ("يحصل من {O} على {n} من {obj}", "تحصل من {O} على {n} من {obj}"),
+        "find_clause": ("يجد {n} من {obj}", "تجد {n} من {obj}"),
+        "give_clause": ("يعطي {n} من {obj} ل{O}", "تعطي {n} من {obj} ل{O}"),
+        "eat_clause": ("يأكل {n} من {obj}", "تأكل {n} من {obj}"),
+        "lose_clause": ("يفقد {n} من {obj}", "تفقد {n} من {obj}"),
+        "retell": "أعد سرد قصة {S}.",
+        "response_label": "الرد:",
+        "list": "أجب بعدد {n} من النقاط بالضبط، كل نقطة في سطر مستقل وتبدأ بالعلامة «- ».",
+        "count": "أجب بعدد {n} من الجمل بالضبط.",
+        "length": "أجب بما لا يزيد على {n} من الكلمات.",
+        "keyword": "استخدم كلمة «{word}» في إجابتك.",
+        "quote": "ضع إجابتك كلها بين علامتي التنصيص « ».",
+        "ending": "اختم إجابتك بهذه الجملة بالضبط: {phrase}",
+        "closing": "هذا كل شيء.",
+        "open_quote": "«", "close_quote": "»",
+    },
+})
+
 # Languages written without spaces between sentences.
 UNSPACED = frozenset({"ja", "zh"})
 
@@ -312,28 +519,21 @@ def _fr_de(word: str) -> str:
     return ("d'" if word[0].lower() in "aeiouyàâéèêîôœh" else "de ") + word
 
 
-def fill(language: str, key: str, subject: Person, obj: str | None = None, *,
-         other: Person | None = None, n: int | None = None, day: int = 0, place: int = 0,
-         opener: str = "") -> str:
-    """One sentence: TEMPLATES[language][key] filled for these people, object and number.
-
-    ``opener`` is a connector from TEMPLATES[language]["then"] put in front; the sentence is
-    capitalized after it is added ("Then she ...", "She ...").
-    """
-    template = TEMPLATES[language][key]
-    if isinstance(template, tuple):
-        template = template[subject.gender == "f"]
-    name = subject.names[language]
+def _fields(language: str, subject: Person | None, obj: str | None, other: Person | None,
+            n: int | None, day: int, place: int) -> dict[str, object]:
+    """The values of every placeholder a template of ``language`` may use (module docstring)."""
+    name = subject.names[language] if subject is not None else ""
     other_name = other.names[language] if other is not None else ""
-    fields = {
+    fields: dict[str, object] = {
         "S": name, "O": other_name, "n": n,
-        "pro": PRONOUNS.get(language, {}).get(subject.gender, ""),
+        "pro": PRONOUNS.get(language, {}).get(subject.gender, "") if subject is not None else "",
         "day": DAYS[language][day], "place": PLACES[language][place],
     }
     if language == "ko":
-        fields["S_top"] = _ko(name, "은", "는")
+        fields["S_top"] = _ko(name, "은", "는") if name else ""
     elif language == "fr":
         fields["de_O"] = _fr_de(other_name) if other_name else ""
+        fields["de_S"] = _fr_de(name) if name else ""
     if obj is not None:
         noun = OBJECTS[obj][language]
         fields.update(obj=noun.word, cl=noun.counter)
@@ -344,5 +544,59 @@ def fill(language: str, key: str, subject: Person, obj: str | None = None, *,
         elif language in ("es", "pt"):
             stem = {"es": "Cuánt", "pt": "Quant"}[language]
             fields["how_many"] = stem + ("as" if noun.feminine else "os")
-    sentence = opener + template.format(**fields)
+    return fields
+
+
+def _gendered(template: str | tuple[str, str], subject: Person | None) -> str:
+    """A (masculine, feminine) template's form for ``subject``; a plain template as it is."""
+    if not isinstance(template, tuple):
+        return template
+    if subject is None:
+        raise ValueError(f"the template {template!r} agrees with a subject, and none was given")
+    return template[subject.gender == "f"]
+
+
+def fill(language: str, key: str, subject: Person, obj: str | None = None, *,
+         other: Person | None = None, n: int | None = None, day: int = 0, place: int = 0,
+         opener: str = "") -> str:
+    """One sentence: TEMPLATES[language][key] filled for these people, object and number.
+
+    ``opener`` is a connector from TEMPLATES[language]["then"] put in front; the sentence is
+    capitalized after it is added ("Then she ...", "She ...").
+    """
+    template = _gendered(TEMPLATES[language][key], subject)
+    sentence = opener + template.format(**_fields(language, subject, obj, other, n, day, place))
     return sentence[:1].upper() + sentence[1:]
+
+
+def phrase(language: str, key: str, subject: Person | None = None, obj: str | None = None, *,
+           other: Person | None = None, n: int | None = None, **extra: object) -> str:
+    """TASK_PHRASES[language][key] filled as it stands (no capitalization: clauses and frames are
+    pieces of sentences). ``extra`` fills the phrase's own placeholders ({clauses}, {word}, ...)."""
+    template = _gendered(TASK_PHRASES[language][key], subject)
+    return template.format(**_fields(language, subject, obj, other, n, 0, 0), **extra)
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def fillings(language: str) -> Iterator[str]:
+    """Every template and task phrase of ``language`` filled for every person as subject and every
+    object (the other person, day and place rotate), with a two-digit number and the phrase's own
+    placeholders left empty; also the connectors. Together they hold every word and character the
+    lexicon and :func:`fill` can produce in ``language`` (particles, elisions and agreement
+    included): the vocabulary of exact language identification and the tokenizer's alphabet."""
+    yield from TEMPLATES[language]["then"]
+    tables = [(TEMPLATES[language], True), (TASK_PHRASES[language], False)]
+    for i, subject in enumerate(PEOPLE):
+        for j, obj in enumerate(OBJECT_KEYS):
+            other = PEOPLE[(i + j + 1) % len(PEOPLE)]
+            day, place = j % len(DAYS[language]), j % len(PLACES[language])
+            fields = _fields(language, subject, obj, other, 12, day, place)
+            for table, is_sentence in tables:
+                for key, template in table.items():
+                    if key != "then":
+                        text = _gendered(template, subject).format_map(_Blank(fields))
+                        yield text[:1].upper() + text[1:] if is_sentence else text

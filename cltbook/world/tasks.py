@@ -1,0 +1,181 @@
+"""The world's three tasks behind one interface, so the pipeline treats them alike.
+
+``TASKS[name]`` is a :class:`WorldTask` for "math_reasoning", "summarization" and
+"instruction_following": ``items(split, count, world_seed)`` draws language-independent items
+(each with ``item_id`` and ``signature``; splits disjoint by signature), ``render(item, language)``
+tells one in a language as a :class:`TaskExample` (the full prompt the model sees and the target
+that follows it), ``score(example, output)`` gives one value in [0, 1] per metric for one output.
+A metric over a set of items is the mean of its per-item values.
+
+Every task is scored switch-aware: an output that :func:`cltbook.world.langid.identify` does not
+identify as the prompt's language (another language, mixed, or undetermined) fails the headline
+metric. ``language_match`` and ``language_undetermined`` are reported beside it for every task;
+the language-blind variants are kept, so the cost of switching languages shows as a gap.
+
+- math_reasoning: MGSM layout (``"{question_prefix} {question}\\n{answer_prefix}"``, target
+  ``" " + worked solution``), the same text as :func:`cltbook.data.math_example`. Metrics: strict
+  and flexible accuracy and no-answer rates (:mod:`cltbook.extract`), and
+  ``accuracy_strict_switch_aware`` (headline).
+- summarization: ``rougeL_char`` (:func:`~cltbook.world.summarization.rougeL_char`) and
+  ``rougeL_char_switch_aware`` (headline, 0 off-language).
+- instruction_following: ``prompt_strict`` (headline: every instruction followed and the language
+  matches), ``instruction_strict`` (the share of instructions followed, 0 off-language), and their
+  language-blind ``*_any_language`` variants.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+from cltbook.extract import answers_match, extract_flexible, extract_strict
+from cltbook.languages import WORLD_LANGUAGES, get_language
+from cltbook.world import instructions, math, summarization
+from cltbook.world.langid import UNDETERMINED, identify
+from cltbook.world.lexicon import fillings
+from cltbook.world.math import LeakError, assert_disjoint
+
+__all__ = ["ALPHABET_SAMPLE", "TASKS", "LeakError", "TaskExample", "WorldTask", "alphabet_texts",
+           "assert_disjoint"]
+
+# Training items per task and language rendered into :func:`alphabet_texts`, on top of the
+# lexicon's exhaustive fillings.
+ALPHABET_SAMPLE = 50
+
+
+@dataclass(frozen=True)
+class TaskExample:
+    """One item told in one language. ``prompt`` is the whole text the model sees, ``target`` what
+    should follow it (starting with the task's separator). ``answer`` is the number for math;
+    ``checks`` the instructions resolved in ``language`` for instruction following."""
+
+    task: str
+    language: str
+    item_id: str
+    prompt: str
+    target: str
+    answer: float | None = None
+    checks: tuple[instructions.Check, ...] = ()
+
+
+@dataclass(frozen=True)
+class WorldTask:
+    """A task of the world: how to draw items, tell them and score outputs (module docstring)."""
+
+    name: str
+    items: Callable[..., list[Any]]
+    render: Callable[[Any, str], TaskExample]
+    score: Callable[[TaskExample, str], dict[str, float]]
+    metrics: tuple[str, ...]
+    headline: str
+
+    def __post_init__(self) -> None:
+        if self.headline not in self.metrics:
+            raise ValueError(f"{self.name}: headline {self.headline!r} is not among {self.metrics}")
+
+
+def _language_scores(example: TaskExample, output: str) -> tuple[bool, dict[str, float]]:
+    found = identify(output)
+    match = found == example.language
+    return match, {"language_match": float(match), "language_undetermined": float(found == UNDETERMINED)}
+
+
+def _render_math(problem: math.Problem, language: str) -> TaskExample:
+    rendered = math.render(problem, language)
+    layout = get_language(language)
+    return TaskExample(
+        task="math_reasoning", language=language, item_id=problem.item_id,
+        prompt=f"{layout.question_prefix} {rendered.question}\n{layout.answer_prefix}",
+        target=" " + rendered.solution, answer=float(rendered.answer),
+    )
+
+
+def _score_math(example: TaskExample, output: str) -> dict[str, float]:
+    strict = extract_strict(output, example.language)
+    flexible = extract_flexible(output, example.language)
+    correct_strict = answers_match(strict, example.answer)
+    match, language = _language_scores(example, output)
+    return {
+        "accuracy_strict": float(correct_strict),
+        "accuracy_flexible": float(answers_match(flexible, example.answer)),
+        "no_answer_strict": float(strict is None),
+        "no_answer_flexible": float(flexible is None),
+        "accuracy_strict_switch_aware": float(correct_strict and match),
+        **language,
+    }
+
+
+def _render_summary(story: summarization.Story, language: str) -> TaskExample:
+    rendered = summarization.render(story, language)
+    return TaskExample("summarization", language, story.item_id, rendered.prompt,
+                       summarization.TARGET_SEPARATOR + rendered.target)
+
+
+def _score_summary(example: TaskExample, output: str) -> dict[str, float]:
+    rouge = summarization.rougeL_char(example.target.strip(), output.strip(), example.language)
+    match, language = _language_scores(example, output)
+    return {"rougeL_char": rouge, "rougeL_char_switch_aware": rouge if match else 0.0, **language}
+
+
+def _render_instructions(item: instructions.InstructionItem, language: str) -> TaskExample:
+    rendered = instructions.render(item, language)
+    return TaskExample("instruction_following", language, item.item_id, rendered.prompt,
+                       instructions.TARGET_SEPARATOR + rendered.target, checks=rendered.checks)
+
+
+def _score_instructions(example: TaskExample, output: str) -> dict[str, float]:
+    if not example.checks:
+        raise ValueError(f"{example.item_id}: an instruction-following example needs its checks")
+    followed = [instructions.passes(check, output) for check in example.checks]
+    match, language = _language_scores(example, output)
+    share = sum(followed) / len(followed)
+    return {
+        "prompt_strict": float(all(followed) and match),
+        "instruction_strict": share if match else 0.0,
+        "prompt_strict_any_language": float(all(followed)),
+        "instruction_strict_any_language": share,
+        **language,
+    }
+
+
+_LANGUAGE_METRICS = ("language_match", "language_undetermined")
+
+TASKS: dict[str, WorldTask] = {
+    task.name: task
+    for task in (
+        WorldTask(
+            "math_reasoning", math.problems, _render_math, _score_math,
+            ("accuracy_strict", "accuracy_flexible", "no_answer_strict", "no_answer_flexible",
+             "accuracy_strict_switch_aware", *_LANGUAGE_METRICS),
+            headline="accuracy_strict_switch_aware",
+        ),
+        WorldTask(
+            "summarization", summarization.stories, _render_summary, _score_summary,
+            ("rougeL_char", "rougeL_char_switch_aware", *_LANGUAGE_METRICS),
+            headline="rougeL_char_switch_aware",
+        ),
+        WorldTask(
+            "instruction_following", instructions.items, _render_instructions, _score_instructions,
+            ("prompt_strict", "instruction_strict", "prompt_strict_any_language",
+             "instruction_strict_any_language", *_LANGUAGE_METRICS),
+            headline="prompt_strict",
+        ),
+    )
+}
+
+
+def alphabet_texts(world_seed: int = 0) -> Iterator[str]:
+    """Texts holding every character a task's prompt or target can contain, in every language:
+    printable ASCII and the newline, the lexicon's exhaustive fillings, the registry's prompt
+    phrases, and rendered training items of every task (for the code-built joins)."""
+    yield "".join(chr(code) for code in range(32, 127)) + "\n"
+    for code in WORLD_LANGUAGES:
+        language = get_language(code)
+        yield from fillings(code)
+        yield from (language.question_prefix, language.answer_prefix, language.answer_template)
+        for task in TASKS.values():
+            for item in task.items("train", ALPHABET_SAMPLE, world_seed):
+                example = task.render(item, code)
+                yield example.prompt
+                yield example.target
+
