@@ -284,7 +284,9 @@ def measure_training(model, tokenizer, settings: CheckSettings) -> dict[str, Any
     }
 
 
-def matmul_peak(device: str, dtype: torch.dtype, sizes: tuple[int, ...], seconds_per_size: float = 0.25) -> dict[int, float]:
+def matmul_peak(
+    device: str, dtype: torch.dtype, sizes: tuple[int, ...], seconds_per_size: float = 0.25
+) -> dict[int, float]:
     """FLOP/s of square matrix products per size: the best this device and dtype reach here."""
     rates = {}
     for n in sizes:
@@ -348,7 +350,8 @@ def unsloth_in_child(settings: CheckSettings, deadline: float) -> dict[str, Any]
             "--steps", str(settings.steps), "--warmup-steps", str(settings.warmup_steps), "--json", str(out),
         ] + (["--tiny"] if settings.tiny else [])
         package_root = str(Path(__file__).resolve().parents[1])  # this cltbook, however it was found
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
+        search_path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
+        env = {**os.environ, "PYTHONPATH": search_path}
         try:
             child = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
         except subprocess.TimeoutExpired:
@@ -396,13 +399,15 @@ def summarise(record: dict[str, Any]) -> str:
         "=" * 100,
         "GPU check summary",
         "=" * 100,
-        f"device             {env['device_name']} | torch {env['torch']} | transformers {env['transformers']} | CUDA {env['cuda'] or '-'}",
-        f"model              {'tiny Llama' if settings['tiny'] else 'Llama-3.2-1B shape'}, random weights: hidden {shape['hidden_size']}, "
-        f"{shape['num_hidden_layers']} layers, {shape['num_attention_heads']} heads ({shape['num_key_value_heads']} KV), "
-        f"FFN {shape['intermediate_size']}, vocab {shape['vocab_size']}, tied embeddings, {record['model']['dtype']}",
-        f"training           {settings['method']} fine-tuning via cltbook.train.finetune, batch {settings['batch_size']} x "
-        f"{settings['seq_len']} tokens (half prompt, loss on the answer half), {settings['warmup_steps']} warm-up + "
-        f"{settings['steps']} timed steps",
+        f"device             {env['device_name']} | torch {env['torch']} | transformers {env['transformers']} "
+        f"| CUDA {env['cuda'] or '-'}",
+        f"model              {'tiny Llama' if settings['tiny'] else 'Llama-3.2-1B shape'}, random weights: "
+        f"hidden {shape['hidden_size']}, {shape['num_hidden_layers']} layers, {shape['num_attention_heads']} heads "
+        f"({shape['num_key_value_heads']} KV), FFN {shape['intermediate_size']}, vocab {shape['vocab_size']}, "
+        f"tied embeddings, {record['model']['dtype']}",
+        f"training           {settings['method']} fine-tuning via cltbook.train.finetune, batch "
+        f"{settings['batch_size']} x {settings['seq_len']} tokens (half prompt, loss on the answer half), "
+        f"{settings['warmup_steps']} warm-up + {settings['steps']} timed steps",
         "",
         f"{'':34}" + "".join(f"{name:>22}" for name in runs),
     ]
@@ -427,13 +432,15 @@ def summarise(record: dict[str, Any]) -> str:
         "",
         f"parameters         total {params['total']:,} | non-embedding {params['non_embedding']:,} | "
         f"in matmuls {params['in_matmuls']:,} (tied LM head included)",
-        "step time          wall time between step ends, CUDA synchronised at each (finetune also reads the loss back)",
+        "step time          wall time between step ends, CUDA synchronised at each "
+        "(finetune also reads the loss back)",
         f"peak memory        {next(iter(runs.values()))['peak_memory']['kind']}",
         f"matmul peak        {matmul['best_flops'] / 1e12:.3f} TFLOP/s ({matmul['dtype']}, best of "
         + ", ".join(f"{n}: {rate / 1e12:.3g}" for n, rate in matmul["flops_by_size"].items()) + " TFLOP/s)",
         f"vendor peak        {record['vendor_peak']['label']}",
         f"unsloth            {record['unsloth']['status']}",
-        textwrap.fill(record["flops_formula"], width=100, initial_indent="FLOPs formula      ", subsequent_indent=" " * 19),
+        textwrap.fill(record["flops_formula"], width=100, initial_indent="FLOPs formula      ",
+                      subsequent_indent=" " * 19),
         f"elapsed            {record['elapsed_seconds']:.1f} s"
         + (f" (budget {GPU_BUDGET_SECONDS} s)" if settings["device"] == "cuda" else ""),
         "=" * 100,
@@ -484,7 +491,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(summarise(record))
     if settings.device == "cuda" and record["elapsed_seconds"] > GPU_BUDGET_SECONDS:
-        print(f"gpu_check: WARNING: took {record['elapsed_seconds']:.0f} s, over the {GPU_BUDGET_SECONDS} s budget", file=sys.stderr)
+        print(f"gpu_check: WARNING: took {record['elapsed_seconds']:.0f} s, over the {GPU_BUDGET_SECONDS} s budget",
+              file=sys.stderr)
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(record, indent=1, default=str))

@@ -245,18 +245,21 @@ def item_frame(predictions: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame
 # Identification
 
 
-def _model_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Drop categories with no rows: a subset of a prepared frame keeps its categories, and an empty
-    level would enter the design as an all-zero column that is a data selection, not a hole."""
+def _model_frame(frame: pd.DataFrame, formula: str) -> pd.DataFrame:
+    """The frame as the formula engine should see it.
+
+    Categories with no rows are dropped: a subset of a prepared frame keeps its categories, and an
+    empty level would enter the design as an all-zero column that is a selection, not a hole. A
+    boolean response becomes 0/1, which the engines would otherwise expand into two columns.
+    """
     out = frame.copy()
     for column in out.columns:
         if isinstance(out[column].dtype, pd.CategoricalDtype):
             out[column] = out[column].cat.remove_unused_categories()
+    response = formula.split("~", 1)[0].strip()
+    if response in out.columns and out[response].dtype == bool:
+        out[response] = out[response].astype(int)
     return out
-
-
-def _formula_response(formula: str) -> str:
-    return formula.split("~", 1)[0].strip()
 
 
 def _dependent_columns(design: np.ndarray, names: Sequence[str]) -> list[str]:
@@ -302,7 +305,7 @@ def check_identified(frame: pd.DataFrame, formula: str) -> None:
     statsmodels would print an arbitrary number for it. The design is built by the same formula
     machinery that fits the model, so the columns checked are the columns fitted.
     """
-    model = smf.ols(formula, data=_model_frame(frame), missing="raise")
+    model = smf.ols(formula, data=_model_frame(frame, formula), missing="raise")
     _raise_if_not_identified(model.exog, model.exog_names)
 
 
@@ -371,6 +374,23 @@ def _leave_one_cluster_out_problem(
     return "no single cluster found"
 
 
+def _residual_checks(fitted: Any, design: np.ndarray) -> ResidualChecks:
+    """Breusch–Pagan on the design's columns (on the fitted values if the design has no constant
+    column, as the test's auxiliary regression needs one), Jarque–Bera, condition numbers."""
+    has_constant = bool(np.any((np.ptp(design, axis=0) == 0) & (design[0] != 0)))
+    regressors = design if has_constant else sm.add_constant(np.asarray(fitted.fittedvalues))
+    bp_lm, bp_p, _, _ = het_breuschpagan(fitted.resid, regressors)
+    jb, jb_p, _, _ = jarque_bera(fitted.resid)
+    return ResidualChecks(
+        breusch_pagan_lm=float(bp_lm),
+        breusch_pagan_p=float(bp_p),
+        jarque_bera=float(jb),
+        jarque_bera_p=float(jb_p),
+        condition_number=float(fitted.condition_number),
+        scaled_condition_number=_scaled_condition_number(design),
+    )
+
+
 def fit_clustered(model: sm.OLS, groups: Sequence[Any] | np.ndarray) -> Any:
     """Fit ``model`` with the errors this module reports: CRV3 clustered by ``groups``, t(G − 1).
 
@@ -389,7 +409,7 @@ def fit_ols(frame: pd.DataFrame, formula: str, cluster: str = "run_id") -> FitRe
     CRV3 also needs every coefficient to be estimable without any one cluster: a coefficient that
     rests on a single run has no cluster-robust standard error, and :class:`NotIdentified` names it.
     """
-    data = _model_frame(frame)
+    data = _model_frame(frame, formula)
     model = smf.ols(formula, data=data, missing="raise")
     design = np.asarray(model.exog, dtype=float)
     _raise_if_not_identified(design, model.exog_names)
@@ -403,17 +423,8 @@ def fit_ols(frame: pd.DataFrame, formula: str, cluster: str = "run_id") -> FitRe
                 f"errors clustered by {cluster} need every coefficient without any one cluster; "
                 f"{problem}"
             ) from error
-        bp_lm, bp_p, _, _ = het_breuschpagan(fitted.resid, design)
-        jb, jb_p, _, _ = jarque_bera(fitted.resid)
+        checks = _residual_checks(fitted, design)
     n_clusters = int(len(np.unique(groups)))
-    checks = ResidualChecks(
-        breusch_pagan_lm=float(bp_lm),
-        breusch_pagan_p=float(bp_p),
-        jarque_bera=float(jb),
-        jarque_bera_p=float(jb_p),
-        condition_number=float(fitted.condition_number),
-        scaled_condition_number=_scaled_condition_number(design),
-    )
     return FitResult(
         fitted=fitted,
         formula=formula,
@@ -439,7 +450,7 @@ def fit_mixed(frame: pd.DataFrame, formula: str, group: str = "language") -> Fit
     runs (n, model size, setting) they ignore the shared noise of a run's languages; read the OLS
     fit for those.
     """
-    data = _model_frame(frame)
+    data = _model_frame(frame, formula)
     model = smf.mixedlm(formula, data=data, groups=data[group], missing="raise")
     design = np.asarray(model.exog, dtype=float)
     _raise_if_not_identified(design, model.exog_names)
@@ -470,10 +481,7 @@ def fit_item_logit(
     since statsmodels has CRV3 for linear models only. Perfect separation and non-convergence
     arrive as diagnostics.
     """
-    data = _model_frame(predictions_with_run_columns)
-    response = _formula_response(formula)
-    if response in data.columns and data[response].dtype == bool:
-        data[response] = data[response].astype(int)
+    data = _model_frame(predictions_with_run_columns, formula)
     model = smf.glm(formula, data=data, family=sm.families.Binomial(), missing="raise")
     design = np.asarray(model.exog, dtype=float)
     _raise_if_not_identified(design, model.exog_names)
@@ -588,9 +596,10 @@ def side_by_side(results: Mapping[str, FitResult], stars: bool = True) -> Summar
 # Marginal effects and figures
 
 
-def _logit_margin(fitted: Any, cell: pd.DataFrame, alpha: float) -> tuple[float, float, float]:
-    """Mean predicted probability over ``cell`` (weighted) and its delta-method interval."""
-    weights = cell["weight"].to_numpy(dtype=float)
+def _average_probability(
+    fitted: Any, cell: pd.DataFrame, weights: np.ndarray, alpha: float
+) -> tuple[float, float, float]:
+    """Weighted mean predicted probability over ``cell``'s rows, with its delta-method interval."""
     # The rows go in as data, not as a design: statsmodels 0.15's averaging path ignores
     # `transform=False`. It averages prediction × weight, so the weights must have mean one.
     prediction = fitted.get_prediction(
@@ -600,31 +609,21 @@ def _logit_margin(fitted: Any, cell: pd.DataFrame, alpha: float) -> tuple[float,
     return float(prediction.predicted), float(low), float(high)
 
 
-def _linear_margin(result: FitResult, stacked: pd.DataFrame):
-    """A function of (fitted, cell, alpha): mean prediction over the cell's rows, with interval.
-
-    The design of all rows is built once; a cell's prediction is its weighted mean design row
-    times the fixed-effect coefficients (MixedLM lists its variance parameters after them).
-    """
-    design = FormulaManager().get_matrices(
-        result.fitted.model.data.model_spec, stacked, pandas=True, prediction=True
+def _average_linear_prediction(
+    fitted: Any, design: np.ndarray, weights: np.ndarray, alpha: float
+) -> tuple[float, float, float]:
+    """Weighted mean prediction over ``design``'s rows: the mean row times the fixed effects (which
+    MixedLM lists before its variance parameters), with the fit's own covariance and quantiles."""
+    mean_row = weights @ design / weights.sum()
+    k = len(mean_row)
+    estimate = float(mean_row @ np.asarray(fitted.params)[:k])
+    se = float(np.sqrt(mean_row @ np.asarray(fitted.cov_params())[:k, :k] @ mean_row))
+    quantile = (
+        stats.t.isf(alpha / 2, fitted.df_resid_inference)
+        if fitted.use_t
+        else stats.norm.isf(alpha / 2)
     )
-    design = np.asarray(design, dtype=float)
-    k = design.shape[1]
-
-    def margin(fitted: Any, cell: pd.DataFrame, alpha: float) -> tuple[float, float, float]:
-        weights = cell["weight"].to_numpy(dtype=float)
-        mean_row = weights @ design[cell.index] / weights.sum()
-        estimate = float(mean_row @ np.asarray(fitted.params)[:k])
-        se = float(np.sqrt(mean_row @ np.asarray(fitted.cov_params())[:k, :k] @ mean_row))
-        quantile = (
-            stats.t.isf(alpha / 2, fitted.df_resid_inference)
-            if fitted.use_t
-            else stats.norm.isf(alpha / 2)
-        )
-        return estimate, estimate - quantile * se, estimate + quantile * se
-
-    return margin
+    return estimate, estimate - quantile * se, estimate + quantile * se
 
 
 def marginal_effect_of_n(
@@ -639,39 +638,46 @@ def marginal_effect_of_n(
     Every other covariate keeps its observed mix within each ``by`` group (an average predictive
     margin): the prediction at n is the weighted mean over the group's rows of ``frame`` with n set
     to that value. OLS and mixed fits: the mean design row times the coefficients, its variance
-    from the fit's covariance (clustered for OLS) and the fit's own distribution — t(G − 1) for a
-    clustered OLS, where ``get_prediction`` would use N − K df. Logit: ``get_prediction`` with
-    ``average=True``, i.e. the mean probability and its delta-method interval.
+    from the fit's covariance (clustered for OLS) and the fit's own quantiles — t(G − 1) for a
+    clustered OLS, where ``get_prediction`` would use N − K df; a mixed fit gives the population
+    line (random intercepts at zero). Logit: ``get_prediction`` with ``average=True``, the mean
+    probability with its delta-method interval.
 
-    Returns the ``by`` columns, log1p_n, n_per_language, estimate, ci_low, ci_high.
+    Returns the ``by`` columns, log1p_n, n_per_language, estimate, ci_low, ci_high, level.
     """
     rhs = result.formula.split("~", 1)[1]
     used = [c for c in dict.fromkeys(_IDENTIFIER.findall(rhs)) if c in frame.columns]
     if "log1p_n" not in used:
         raise ValueError(f"the formula {result.formula!r} has no log1p_n term to vary")
     keep = list(dict.fromkeys([*by, *(c for c in used if c != "log1p_n")]))
-    mix = _model_frame(frame).groupby(keep, observed=True).size().rename("weight").reset_index()
+    mix = _model_frame(frame, result.formula).groupby(keep, observed=True).size()
     grid = np.linspace(frame["log1p_n"].min(), frame["log1p_n"].max(), points)
-    stacked = mix.merge(pd.DataFrame({"log1p_n": grid}), how="cross")
-    margin = _logit_margin if result.method == "item_logit" else _linear_margin(result, stacked)
-    rows = [
-        [*key, *margin(result.fitted, cell, 1 - level)]
-        for key, cell in stacked.groupby([*by, "log1p_n"], observed=True, sort=True)
-    ]
+    stacked = mix.rename("weight").reset_index().merge(pd.DataFrame({"log1p_n": grid}), how="cross")
+    fitted = result.fitted
+    design = None
+    if result.method != "item_logit":
+        spec = fitted.model.data.model_spec
+        design = FormulaManager().get_matrices(spec, stacked, pandas=True, prediction=True)
+        design = np.asarray(design, dtype=float)
+    rows = []
+    for key, cell in stacked.groupby([*by, "log1p_n"], observed=True, sort=True):
+        weights = cell["weight"].to_numpy(dtype=float)
+        if design is None:
+            interval = _average_probability(fitted, cell, weights, 1 - level)
+        else:
+            interval = _average_linear_prediction(fitted, design[cell.index], weights, 1 - level)
+        rows.append([*key, *interval])
     out = pd.DataFrame(rows, columns=[*by, "log1p_n", "estimate", "ci_low", "ci_high"])
     out.insert(len(by) + 1, "n_per_language", np.expm1(out["log1p_n"]))
+    out["level"] = level
     return out
 
 
-def _response_label(result_or_name: FitResult | str) -> str:
-    name = (
-        result_or_name
-        if isinstance(result_or_name, str)
-        else _formula_response(result_or_name.formula)
-    )
-    if name in RESPONSE_LABELS:
-        return RESPONSE_LABELS[name]
-    return f"P({name}) (0–1)" if name.startswith("correct") else name
+def _response_label(response: str) -> str:
+    """The axis label of a response column, with its unit."""
+    if response in RESPONSE_LABELS:
+        return RESPONSE_LABELS[response]
+    return f"P({response}) (0–1)" if response.startswith("correct") else response
 
 
 def _log1p_axis(ax: plt.Axes) -> None:
@@ -708,7 +714,8 @@ def plot_marginal_effects(
         if panel is not None:
             ax.set_title(f"{col} = {panel}")
     axes[0, 0].set_ylabel(f"predicted {_response_label(response)}")
-    axes[0, -1].legend(title=f"{hue} (95% CI)", loc="best", fontsize="small")
+    band = f"{effects['level'].iloc[0]:.0%} CI"
+    axes[0, -1].legend(title=f"{hue} ({band})", loc="best", fontsize="small")
     figure.tight_layout()
     return figure
 
@@ -719,17 +726,18 @@ def plot_residuals(result: FitResult) -> plt.Figure:
     The first panel shows unequal spread or curvature the model misses; the second, heavy tails.
     """
     fitted = result.fitted
+    response = _response_label(fitted.model.endog_names)
     if result.method == "item_logit":
         residuals = np.asarray(fitted.resid_pearson)
         unit = "Pearson residual (SD units)"
     else:
         residuals = np.asarray(fitted.resid)
-        unit = f"residual ({_response_label(result)})"
+        unit = f"residual ({response})"
     colour = sns.color_palette(PALETTE, 1)[0]
     figure, (spread, qq) = plt.subplots(1, 2, figsize=(9, 3.6))
     spread.scatter(np.asarray(fitted.fittedvalues), residuals, s=8, alpha=0.5, color=colour)
     spread.axhline(0, color="grey", linewidth=1)
-    spread.set_xlabel(f"fitted value ({_response_label(result)})")
+    spread.set_xlabel(f"fitted value ({response})")
     spread.set_ylabel(unit)
     (theoretical, ordered), _ = stats.probplot(residuals, dist="norm")
     qq.scatter(theoretical, ordered, s=8, alpha=0.5, color=colour)

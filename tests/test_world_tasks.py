@@ -186,6 +186,13 @@ def _names(person, language):
     return PEOPLE[person].names[language]
 
 
+def _mentions(text, word, language):
+    """Whole words in Latin script ("Luc" is not in "Lucie"), substrings elsewhere."""
+    if language in ("en", "es", "fr", "pt"):
+        return re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text) is not None
+    return word in text
+
+
 @pytest.mark.parametrize("language", WORLD_LANGUAGES)
 def test_summaries_are_one_sentence_about_the_focal_events_only(language):
     for story in stories("eval", EVAL_ITEMS):
@@ -199,9 +206,9 @@ def test_summaries_are_one_sentence_about_the_focal_events_only(language):
         # Without the focal object's noun ("marbles" holds "balls" in Arabic).
         rest = summary.replace(OBJECTS[OBJECT_KEYS[story.obj]][language].word, "")
         for fact in story.distractors:
-            assert _names(fact.person, language) not in summary, (fact, summary)
+            assert not _mentions(summary, _names(fact.person, language), language), (fact, summary)
             if fact.kind == "have":
-                assert OBJECTS[OBJECT_KEYS[fact.obj]][language].word not in rest, (fact, summary)
+                assert not _mentions(rest, OBJECTS[OBJECT_KEYS[fact.obj]][language].word, language), (fact, summary)
 
 
 @pytest.mark.parametrize("language, expected", [

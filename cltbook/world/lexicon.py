@@ -296,7 +296,8 @@ PRONOUNS: Mapping[str, Mapping[str, str]] = MappingProxyType({
 # every clause after the first joined by و.
 # Instructions: "list", "count", "length", "keyword" (with {word}), "quote", "ending" (with
 # {phrase}, the language's "closing") are the verifiable instructions; "retell" asks for the focal
-# person's part of the story; "open_quote"/"close_quote" wrap a quoted answer and mark a keyword.
+# person's part of the story; "open_quote"/"close_quote" wrap a quoted answer. The labels end the
+# prompt; each has kana in Japanese (まとめ, 答え) like every Japanese sentence of the world.
 # A number of words or characters ({n}) is at least 2, so plural forms suffice; Arabic again avoids
 # number agreement with "{n} من <definite plural>". Korean puts {word}/{phrase} after a colon, so
 # that no particle has to agree with it.
