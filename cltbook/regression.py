@@ -294,7 +294,9 @@ def _dependent_columns(design: np.ndarray, names: Sequence[str]) -> list[str]:
 def _raise_if_not_identified(design: np.ndarray, names: Sequence[str]) -> None:
     problems = _dependent_columns(np.asarray(design, dtype=float), names)
     if problems:
-        raise NotIdentified("the design does not identify every coefficient: " + "; ".join(problems))
+        raise NotIdentified(
+            "the design does not identify every coefficient: " + "; ".join(problems)
+        )
 
 
 def check_identified(frame: pd.DataFrame, formula: str) -> None:
@@ -418,7 +420,9 @@ def fit_ols(frame: pd.DataFrame, formula: str, cluster: str = "run_id") -> FitRe
         try:
             fitted = fit_clustered(model, groups)
         except ValueError as error:  # statsmodels' CRV3 refusal: a leave-one-out design is singular
-            problem = _leave_one_cluster_out_problem(design, model.exog_names, groups, data[cluster])
+            problem = _leave_one_cluster_out_problem(
+                design, model.exog_names, groups, data[cluster]
+            )
             raise NotIdentified(
                 f"errors clustered by {cluster} need every coefficient without any one cluster; "
                 f"{problem}"
@@ -692,8 +696,8 @@ def plot_marginal_effects(
     hue: str = "role",
     col: str | None = None,
 ) -> plt.Figure:
-    """Lines with shaded intervals from :func:`marginal_effect_of_n`, one colour per ``hue`` level
-    and one panel per ``col`` level; ``response`` (the formula's response name) labels the y-axis."""
+    """Lines with shaded intervals from :func:`marginal_effect_of_n`: one colour per ``hue``
+    level, one panel per ``col`` level; ``response`` (the formula's response) labels the y-axis."""
     panels = list(effects[col].drop_duplicates()) if col else [None]
     levels = list(effects[hue].drop_duplicates())
     colours = dict(zip(levels, sns.color_palette(PALETTE, len(levels)), strict=True))

@@ -270,7 +270,8 @@ def test_a_coefficient_resting_on_one_run_has_no_clustered_error():
 def test_near_collinear_design_is_flagged_and_residual_checks_are_reported():
     design = study_design(**STUDY)
     design["score"] = simulate_scores(design, 1, TRUE_INTERACTION, seed=5)[0]
-    design["log1p_n_again"] = design["log1p_n"] + np.random.default_rng(5).normal(0, 1e-4, len(design))
+    jitter = np.random.default_rng(5).normal(0, 1e-4, len(design))
+    design["log1p_n_again"] = design["log1p_n"] + jitter
     fit = regression.fit_ols(design, "score ~ log1p_n + log1p_n_again + C(role)")
     assert any("condition index" in text for text in fit.diagnostics)
     assert fit.residual_checks.scaled_condition_number > regression.COLLINEARITY_CONDITION_INDEX
@@ -465,10 +466,11 @@ HAND = _tidy(
     ]
 )
 METRICS = {"math_reasoning": "accuracy_strict", "summarization": "rougeL"}
+KEY = ["run_id", "task", "language"]
 
 
 def test_prepare_standardises_within_each_task():
-    frame = regression.prepare(HAND, METRICS, "standardised").set_index(["run_id", "task", "language"])
+    frame = regression.prepare(HAND, METRICS, "standardised").set_index(KEY)
     assert frame.loc[("r1", "math_reasoning", "en"), "standardised"] == pytest.approx(-1)
     assert frame.loc[("r1", "math_reasoning", "es"), "standardised"] == pytest.approx(0)
     assert frame.loc[("r2", "math_reasoning", "en"), "standardised"] == pytest.approx(1)
@@ -481,7 +483,7 @@ def test_prepare_standardises_within_each_task():
 
 
 def test_prepare_divides_by_the_same_runs_anchor_and_drops_anchor_rows():
-    frame = regression.prepare(HAND, METRICS, "ratio_to_anchor").set_index(["run_id", "task", "language"])
+    frame = regression.prepare(HAND, METRICS, "ratio_to_anchor").set_index(KEY)
     assert frame.loc[("r1", "math_reasoning", "es"), "ratio_to_anchor"] == pytest.approx(0.2 / 0.1)
     assert frame.loc[("r1", "summarization", "ar"), "ratio_to_anchor"] == pytest.approx(0.5 / 0.4)
     assert frame.loc[("r2", "summarization", "ar"), "ratio_to_anchor"] == pytest.approx(0.7 / 0.6)
@@ -494,7 +496,8 @@ def test_prepare_fails_loudly():
         regression.prepare(HAND, {**METRICS, "summarization": "accuracy"}, "standardised")
     with pytest.raises(ValueError, match="more than one value"):
         regression.prepare(pd.concat([HAND, HAND.iloc[:1]]), METRICS, "standardised")
-    no_anchor = HAND[~((HAND["run_id"] == "r2") & (HAND["task"] == "summarization") & (HAND["role"] == "anchor"))]
+    r2_summary_anchor = (HAND["run_id"] == "r2") & (HAND["task"] == "summarization")
+    no_anchor = HAND[~(r2_summary_anchor & (HAND["role"] == "anchor"))]
     with pytest.raises(ValueError, match="exactly one anchor row"):
         regression.prepare(no_anchor, METRICS, "ratio_to_anchor")
     zero = HAND.assign(value=HAND["value"].where(HAND["role"] != "anchor", 0.0))
