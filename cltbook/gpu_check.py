@@ -95,7 +95,8 @@ TINY_DEFAULTS = dict(seq_len=64, batch_size=4, steps=4, warmup_steps=2, matmul_s
 
 def parse_args(argv: list[str] | None = None) -> tuple[CheckSettings, Path | None]:
     parser = argparse.ArgumentParser(prog="python -m cltbook.gpu_check", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--device", choices=("cuda", "cpu"), default="cuda")
+    parser.add_argument("--device", choices=("cuda", "cpu"), default="cuda",
+                        help="default cuda; without a GPU it fails rather than quietly measure the CPU")
     parser.add_argument("--tiny", action="store_true", help="a 2-layer, 128-wide Llama instead of the 1B shape")
     parser.add_argument("--method", choices=("full", "lora"), default="full")
     parser.add_argument("--backend", choices=("torch", "unsloth"), default="torch",

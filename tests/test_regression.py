@@ -10,7 +10,7 @@ Everything is seeded, so every rate below is a fixed number, not a flaky one.
 import math
 import re
 
-import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,9 +18,6 @@ import statsmodels.api as sm
 import statsmodels.formula.api as smf
 
 from cltbook import regression
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless backend)
 
 SEEN = {"es": "latin", "fr": "latin", "ja": "non_latin", "zh": "non_latin"}
 UNSEEN = {"ar": "non_latin", "ko": "non_latin", "pt": "latin"}
@@ -334,6 +331,8 @@ def test_item_logit_recovers_the_slope_with_clustered_errors():
     assert row["ci_low"] <= 0.3 <= row["ci_high"]
     assert fit.errors == "clustered by run_id (CRV1, small-sample factor), t(59)"
     assert fit.diagnostics == ()
+    test = regression.interaction_tests(fit).set_index("term").loc["log1p_n:C(role)"]
+    assert test["test"] == "F" and test["df_denom"] == 59
 
 
 def test_item_logit_reports_perfect_separation():
