@@ -1,8 +1,9 @@
 """Building the book: which study's results the chapters read, and re-execution when they change.
 
-Jupyter Book caches a chapter's execution by its code alone, so a chapter whose results file
-changed would show stale numbers. `build` keeps a stamp of the results it rendered and clears the
-execution cache when the stamp changes.
+Jupyter Book caches a chapter's execution by its code alone, and Sphinx re-reads only pages whose
+source changed, so a chapter whose results file changed would show stale numbers. `build` keeps a
+stamp of the results it rendered and, when the stamp changes, clears the execution cache and
+rebuilds every page.
 """
 
 from __future__ import annotations
@@ -64,9 +65,12 @@ def build(study: str | None = None, strict: bool = True, root: Path | None = Non
     build_dir = root / "_build"
     stamp_file = build_dir / ".cltbook-results-stamp"
     stamp = _stamp(study, root)
-    if not stamp_file.is_file() or stamp_file.read_text() != stamp:
-        shutil.rmtree(build_dir / ".jupyter_cache", ignore_errors=True)
     command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(root)]
+    if not stamp_file.is_file() or stamp_file.read_text() != stamp:
+        # Both caches must go: Sphinx would not re-read an unchanged page, and the execution
+        # cache would hand back the old outputs if it did.
+        shutil.rmtree(build_dir / ".jupyter_cache", ignore_errors=True)
+        command.append("--all")
     if strict:
         command += ["-W", "-n", "--keep-going"]
     env = {**os.environ, STUDY_VARIABLE: study}
