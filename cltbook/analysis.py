@@ -48,6 +48,7 @@ def plot_language_curves(results: pd.DataFrame, task: str, metric: str, ax=None,
         marker="o", errorbar=("ci", 95), ax=ax,
     )
     ax.set_xscale("symlog", linthresh=10)
+    ax.set_xlim(left=0)
     ax.set_xlabel("examples added per seen language (n, symlog scale)")
     ax.set_ylabel(f"{metric} (0–1)")
     ax.legend(bbox_to_anchor=(1.02, 1), loc="upper left", fontsize="small")
