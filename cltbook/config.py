@@ -11,6 +11,7 @@ wrong experiment.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import hashlib
@@ -55,6 +56,24 @@ class ConfigError(ValueError):
 # --------------------------------------------------------------------------------------------
 # The parts of a run
 # --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelSize:
+    hidden_size: int
+    num_layers: int
+    num_heads: int
+    intermediate_size: int
+
+
+# Base model shapes; they span about an order of magnitude of non-embedding parameters
+# (cltbook.models.parameter_counts). Kept here so validating a study needs no torch.
+MODEL_SIZES: dict[str, ModelSize] = {
+    "tiny": ModelSize(hidden_size=64, num_layers=2, num_heads=4, intermediate_size=192),
+    "small": ModelSize(hidden_size=128, num_layers=4, num_heads=4, intermediate_size=384),
+    "medium": ModelSize(hidden_size=192, num_layers=6, num_heads=6, intermediate_size=512),
+}
+
 
 
 @dataclass(frozen=True)
@@ -405,8 +424,6 @@ def validate(config: RunConfig) -> RunConfig:
         total = sum(world.language_shares.values())
         _require(abs(total - 1) < 1e-6, "world.language_shares", f"must sum to 1, got {total:g}")
 
-    from cltbook.models import MODEL_SIZES  # late import: models imports torch
-
     model = config.base_model
     _require(
         model.size in MODEL_SIZES,
@@ -556,7 +573,7 @@ def expand(study: StudyConfig) -> list[RunConfig]:
     keys = list(study.grid)
     runs: dict[str, RunConfig] = {}
     for combination in itertools.product(*(study.grid[k] for k in keys)):
-        data = json.loads(json.dumps(study.base))  # deep copy of plain data
+        data = copy.deepcopy(study.base)
         data["study"] = study.name
         for dotted, value in zip(keys, combination):
             _set_dotted(data, dotted, value)

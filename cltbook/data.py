@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from cltbook.config import ConfigError, RunConfig, content_hash
-from cltbook.languages import get_language
+from cltbook.languages import format_prompt, get_language
 from cltbook.world import assert_disjoint, problems, render
 
 # The world's training pool per language: every mixture draws from the first TRAIN_POOL_SIZE
@@ -37,12 +37,6 @@ class Example:
     prompt: str
     completion: str
     answer: float | None = None
-
-
-def format_prompt(language: str, question: str) -> str:
-    """The MGSM native chain-of-thought layout: question prefix, question, answer prefix."""
-    lang = get_language(language)
-    return f"{lang.question_prefix} {question}\n{lang.answer_prefix}"
 
 
 def math_example(problem, language: str) -> Example:
@@ -144,7 +138,7 @@ def examples_frame(examples: Sequence[Example]) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 
 
-def load_source(source, task: str, languages: Sequence[str], data) -> "LoadedData":
+def load_source(source, task: str, languages: Sequence[str], data):
     """One configured dataset, read by its loader in cltbook.datasets."""
     from cltbook import datasets
 
@@ -163,8 +157,7 @@ def load_source(source, task: str, languages: Sequence[str], data) -> "LoadedDat
         loaded = datasets.load_ifeval_prompts(files, **kwargs)
     else:
         loaded = getattr(datasets, spec["function"])(source.path, languages, **kwargs)
-    frame = loaded.frame.assign(task=task)
-    return type(loaded)(frame=frame, report=loaded.report)
+    return dataclasses.replace(loaded, frame=loaded.frame.assign(task=task))
 
 
 # loader name -> function in cltbook.datasets, its default column map, and which options it takes

@@ -257,6 +257,12 @@ def _suggest(code: str) -> str | None:
     return by_name.get(close[0], close[0])
 
 
+def format_prompt(language: str, question: str) -> str:
+    """The MGSM native chain-of-thought layout: question prefix, question, answer prefix."""
+    lang = get_language(language)
+    return f"{lang.question_prefix} {question}\n{lang.answer_prefix}"
+
+
 def get_language(code: str) -> Language:
     """The registry entry for an ISO 639-1 ``code``; unknown codes fail loudly with a hint."""
     try:

@@ -14,7 +14,6 @@ import os
 import shutil
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -22,28 +21,12 @@ import torch
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-from cltbook.config import BaseModelConfig, WorldConfig, content_hash, to_plain
+from cltbook.config import MODEL_SIZES, BaseModelConfig, WorldConfig, content_hash, to_plain
 
 # Bump when tokenizer training, the architecture mapping or the pretraining loop changes.
 MODEL_CACHE_VERSION = 1
 
 PAD, BOS, EOS, UNK = "<pad>", "<s>", "</s>", "<unk>"
-
-
-@dataclass(frozen=True)
-class ModelSize:
-    hidden_size: int
-    num_layers: int
-    num_heads: int
-    intermediate_size: int
-
-
-# Sizes span about an order of magnitude of non-embedding parameters (see `parameter_counts`).
-MODEL_SIZES: dict[str, ModelSize] = {
-    "tiny": ModelSize(hidden_size=64, num_layers=2, num_heads=4, intermediate_size=192),
-    "small": ModelSize(hidden_size=128, num_layers=4, num_heads=4, intermediate_size=384),
-    "medium": ModelSize(hidden_size=192, num_layers=6, num_heads=6, intermediate_size=512),
-}
 
 
 # The fields that decide what pretraining produces; how a run later loads or prompts the model

@@ -13,6 +13,7 @@ A run counts as done only when its record says so; a run that crashed has no rec
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import platform
@@ -77,15 +78,9 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def atomic_write_parquet(path: Path, frame: pd.DataFrame) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".parquet")
-    os.close(fd)
-    try:
-        frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def tidy_metrics(config: RunConfig, per_language: pd.DataFrame) -> pd.DataFrame:

@@ -40,16 +40,8 @@ from cltbook.datasets import (
 )
 from cltbook.languages import LANGUAGES, MGSM_LANGUAGES
 
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "real_data"
 PAPER_LANGUAGES = ["en", "es", "fr", "ja", "zh", "ar", "ko", "pt"]
-
-
-@pytest.fixture(scope="module")
-def reference_dir() -> Path:
-    if not REFERENCE.is_dir():
-        pytest.skip(f"shared reference data not found at {REFERENCE}")
-    return REFERENCE
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +51,8 @@ def cache(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def mgsm(reference_dir, cache):
-    return load_mgsm(reference_dir / "mgsm", [*MGSM_LANGUAGES, "ar", "ko", "pt"], cache_dir=cache)
+def mgsm(reference, cache):
+    return load_mgsm(reference / "mgsm", [*MGSM_LANGUAGES, "ar", "ko", "pt"], cache_dir=cache)
 
 
 def _assert_tidy(loaded) -> None:
@@ -73,19 +65,19 @@ def _assert_tidy(loaded) -> None:
 # MGSM (real files)
 
 
-def test_mgsm_folder_loads_every_gold_and_records_missing_languages(mgsm, reference_dir):
+def test_mgsm_folder_loads_every_gold_and_records_missing_languages(mgsm, reference):
     _assert_tidy(mgsm)
     frame, report = mgsm.frame, mgsm.report
     assert len(frame) == 250 * 11
     assert report["rows_per_language"] == {
         **{lang: 250 for lang in MGSM_LANGUAGES}, "ar": 0, "ko": 0, "pt": 0}
     assert report["missing_languages"] == ["ar", "ko", "pt"]
-    assert report["path"] == str(reference_dir / "mgsm") and report["hub_id"] is None
+    assert report["path"] == str(reference / "mgsm") and report["hub_id"] is None
     assert len(report["files_read"]) == 11 and report["bad_records"] == []
     assert frame["answer"].notna().all() and (frame["target"] == "").all()
     # Golds checked against the raw files, read independently of the loader.
     for language in MGSM_LANGUAGES:
-        lines = (reference_dir / "mgsm" / f"mgsm_{language}.tsv").read_text("utf-8").splitlines()
+        lines = (reference / "mgsm" / f"mgsm_{language}.tsv").read_text("utf-8").splitlines()
         expected = [float(line.split("\t")[1].replace(",", "")) for line in lines]
         got = frame[frame["language"] == language]
         assert got["answer"].tolist() == expected
@@ -100,10 +92,10 @@ def test_mgsm_folder_loads_every_gold_and_records_missing_languages(mgsm, refere
 
 
 def test_mgsm_tsv_with_a_bad_gold_or_field_count_fails_naming_the_line(tmp_path, cache,
-                                                                     reference_dir):
+                                                                     reference):
     folder = tmp_path / "mgsm"
     folder.mkdir()
-    lines = (reference_dir / "mgsm" / "mgsm_en.tsv").read_text("utf-8").splitlines()
+    lines = (reference / "mgsm" / "mgsm_en.tsv").read_text("utf-8").splitlines()
     (folder / "mgsm_en.tsv").write_text("\n".join([*lines[:3], "Q?\tabout 5"]) + "\n", "utf-8")
     with pytest.raises(DataFileError, match=r"mgsm_en\.tsv:4: answer 'about 5' is not a number"):
         load_mgsm(folder, ["en"], cache_dir=cache)
@@ -112,8 +104,8 @@ def test_mgsm_tsv_with_a_bad_gold_or_field_count_fails_naming_the_line(tmp_path,
         load_mgsm(folder, ["en"], cache_dir=cache)
 
 
-def test_mgsm_exemplars_are_the_eight_in_order(reference_dir, cache):
-    path = reference_dir / "mgsm" / "mgsm_exemplars.jsonl"
+def test_mgsm_exemplars_are_the_eight_in_order(reference, cache):
+    path = reference / "mgsm" / "mgsm_exemplars.jsonl"
     japanese = mgsm_exemplars(path, "ja", cache_dir=cache)
     assert [e["idx"] for e in japanese] == list(range(1, 9))
     assert [e["answer_number"] for e in japanese] == [11, 29, 39, 9, 33, 8, 8, 5]
@@ -209,9 +201,9 @@ def test_aya_dolly_maps_names_and_codes_and_keeps_traditional_chinese_out(cache)
     assert zh["input"] == "[合成] 列出回形针的两种用途。" and zh["item_id"] == "d-1"
 
 
-def test_ifeval_files_load_through_the_ifeval_reader(reference_dir):
-    loaded = load_ifeval_prompts({"en": reference_dir / "marco_bench_mif" / "en.jsonl",
-                                  "ja": reference_dir / "m_ifeval" / "ja_input_data.jsonl"})
+def test_ifeval_files_load_through_the_ifeval_reader(reference):
+    loaded = load_ifeval_prompts({"en": reference / "marco_bench_mif" / "en.jsonl",
+                                  "ja": reference / "m_ifeval" / "ja_input_data.jsonl"})
     _assert_tidy(loaded)
     assert loaded.report["rows_per_language"] == {"en": 541, "ja": 172}
     assert set(loaded.frame["task"]) == {"instruction_following"}
@@ -223,14 +215,14 @@ def test_ifeval_files_load_through_the_ifeval_reader(reference_dir):
 # Bad records, encodings, column maps
 
 
-def test_zh_local_line_15_raises_in_error_mode(reference_dir):
-    path = reference_dir / "marco_bench_mif" / "zh_local.jsonl"
+def test_zh_local_line_15_raises_in_error_mode(reference):
+    path = reference / "marco_bench_mif" / "zh_local.jsonl"
     with pytest.raises(DataFileError, match=r"zh_local\.jsonl:15: invalid JSON"):
         load_ifeval_prompts({"zh": path})
 
 
-def test_zh_local_line_15_is_skipped_and_reported(reference_dir):
-    path = reference_dir / "marco_bench_mif" / "zh_local.jsonl"
+def test_zh_local_line_15_is_skipped_and_reported(reference):
+    path = reference / "marco_bench_mif" / "zh_local.jsonl"
     loaded = load_ifeval_prompts({"zh": path}, on_bad_record="skip_and_report")
     assert loaded.report["rows_per_language"] == {"zh": 540}
     [bad] = loaded.report["bad_records"]
@@ -364,7 +356,7 @@ def test_every_registry_language_has_its_scripts_listed():
 # Offline and hub code paths
 
 
-def test_local_loads_need_no_network_with_hf_hub_offline(monkeypatch, reference_dir, tmp_path):
+def test_local_loads_need_no_network_with_hf_hub_offline(monkeypatch, reference, tmp_path):
     assert os.environ.get("HF_HUB_OFFLINE") == "1"
 
     def no_network(*args, **kwargs):
@@ -374,7 +366,7 @@ def test_local_loads_need_no_network_with_hf_hub_offline(monkeypatch, reference_
     monkeypatch.setattr(socket, "create_connection", no_network)
     fresh_cache = tmp_path / "cache"  # nothing cached: datasets must build from the files
     xlsum = load_xlsum(FIXTURES / "xlsum", ["en"], "test", cache_dir=fresh_cache)
-    mgsm = load_mgsm(reference_dir / "mgsm", ["sw"], cache_dir=fresh_cache)
+    mgsm = load_mgsm(reference / "mgsm", ["sw"], cache_dir=fresh_cache)
     assert len(xlsum.frame) == 3 and len(mgsm.frame) == 250
     assert any(fresh_cache.iterdir())  # it really went through datasets' builders
 

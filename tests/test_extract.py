@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-from pathlib import Path
 
 import pytest
 
@@ -17,7 +16,9 @@ from cltbook.languages import (
     get_language,
 )
 
-MGSM = Path(__file__).parents[1].parent / "shared" / "reference" / "mgsm"
+from conftest import REFERENCE
+
+MGSM = REFERENCE / "mgsm"
 
 
 def write_number(value: float, language: str, *, native: bool = False) -> str:

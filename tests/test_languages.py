@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from pathlib import Path
 
 import pytest
 
@@ -19,7 +18,8 @@ from cltbook.languages import (
     get_language,
 )
 
-REFERENCE = Path(__file__).parents[1].parent / "shared" / "reference"
+from conftest import REFERENCE
+
 LM_EVAL_NOTES = REFERENCE / "mgsm" / "LM_EVAL_NOTES.md"
 
 # The generated training data ends every worked answer with these sentences; changing one

@@ -7,7 +7,9 @@ import pytest
 
 from cltbook import metrics, published
 
-PAPER = Path(__file__).parents[1].parent / "shared" / "reference" / "paper"
+from conftest import REFERENCE
+
+PAPER = REFERENCE / "paper"
 needs_reference = pytest.mark.skipif(
     not PAPER.is_dir(), reason=f"{PAPER} is absent (the shared folder sits beside the repository)"
 )

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 from cltbook.extract import answers_match, extract_flexible, extract_strict
-from cltbook.languages import WORLD_LANGUAGES, get_language
+from cltbook.languages import WORLD_LANGUAGES, format_prompt, get_language
 from cltbook.world import instructions, math, summarization
 from cltbook.world.langid import UNDETERMINED, identify
 from cltbook.world.lexicon import fillings
@@ -82,10 +82,9 @@ def _language_scores(example: TaskExample, output: str) -> tuple[bool, dict[str,
 
 def _render_math(problem: math.Problem, language: str) -> TaskExample:
     rendered = math.render(problem, language)
-    layout = get_language(language)
     return TaskExample(
         task="math_reasoning", language=language, item_id=problem.item_id,
-        prompt=f"{layout.question_prefix} {rendered.question}\n{layout.answer_prefix}",
+        prompt=format_prompt(language, rendered.question),
         target=" " + rendered.solution, answer=float(rendered.answer),
     )
 
