@@ -35,15 +35,16 @@ def study_name(root: Path | None = None) -> str:
     return os.environ.get(STUDY_VARIABLE) or configured_study(root)
 
 
-def results_path(study: str, root: Path | None = None) -> Path:
-    return (root or project_root()) / "results" / f"{study}.parquet"
+def results_dir(study: str, root: Path | None = None) -> Path:
+    return (root or project_root()) / "results" / study
 
 
-def load_results(study: str | None = None) -> pd.DataFrame:
-    """The tidy results table a chapter reads; a clear error when the study has not been run."""
+def load_table(name: str, study: str | None = None) -> pd.DataFrame:
+    """One table of a study's results folder (cltbook.store.RESULT_TABLES); a clear error when
+    the study has not been run and collected."""
     root = project_root()
     study = study or study_name(root)
-    path = results_path(study, root)
+    path = results_dir(study, root) / f"{name}.parquet"
     if not path.is_file():
         raise FileNotFoundError(
             f"{path} does not exist: run `cltbook run studies/{study}.yaml` and "
@@ -52,10 +53,17 @@ def load_results(study: str | None = None) -> pd.DataFrame:
     return pd.read_parquet(path)
 
 
+def load_results(study: str | None = None) -> pd.DataFrame:
+    """The tidy metrics table most chapters read."""
+    return load_table("metrics", study)
+
+
 def _stamp(study: str, root: Path) -> str:
-    path = results_path(study, root)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
-    return json.dumps({"study": study, "results": digest})
+    folder = results_dir(study, root)
+    digest = hashlib.sha256()
+    for path in sorted(folder.glob("*.parquet")) if folder.is_dir() else []:
+        digest.update(path.name.encode() + path.read_bytes())
+    return json.dumps({"study": study, "results": digest.hexdigest() if folder.is_dir() else "missing"})
 
 
 def build(study: str | None = None, strict: bool = True, root: Path | None = None) -> int:

@@ -94,8 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="print tracebacks of failed runs")
     p.set_defaults(func=_cmd_status)
 
-    p = study_command("collect", "write the tidy results table of a study")
-    p.add_argument("--out", default=None, help="output parquet (default: results/<study>.parquet)")
+    p = study_command("collect", "write the results tables of a study (metrics, predictions, runs, world card)")
+    p.add_argument("--out", default=None, help="output folder (default: results/<study>/)")
     p.set_defaults(func=_cmd_collect)
 
     p = study_command("show", "print a run's resolved config and how to re-run it")

@@ -30,10 +30,12 @@ from cltbook.languages import UnknownLanguageError, get_language
 # Bump by hand whenever a change to the code changes what a run with the same config produces
 # (data generation, training loop, metrics). It is part of every run id, so old results are not
 # silently mixed with new ones; the git commit goes to provenance instead, never into the hash.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
-TASKS = ("math_reasoning",)
-MIXTURE_DESIGNS = ("augmentation",)
+TASKS = ("math_reasoning", "summarization", "instruction_following")
+# augmentation: anchor set + n per seen language (the paper); substitution: a fixed total in which
+# English examples are replaced by multilingual ones; none: the base model, not fine-tuned.
+MIXTURE_DESIGNS = ("augmentation", "substitution", "none")
 CHECKPOINT_SELECTION = ("best_validation", "last")
 PROMPT_FORMATS = ("plain", "chat")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
@@ -113,11 +115,19 @@ class BaseModelConfig:
 
 @dataclass(frozen=True)
 class MixtureConfig:
-    """The fine-tuning data: a fixed anchor-language set plus n examples per seen language."""
+    """The fine-tuning data per task (every count is examples per task; see MIXTURE_DESIGNS).
+
+    augmentation: ``anchor_examples`` in the anchor language plus ``n_per_language`` in each seen
+    language. substitution: ``total_examples`` in all, of which ``multilingual_per_language`` in
+    each seen language and the rest in the anchor language. none: no fine-tuning (the base model
+    is evaluated, with ``data.few_shot`` in-language exemplars in each prompt).
+    """
 
     design: str = "augmentation"
     anchor_examples: int = 1000
     n_per_language: int = 0
+    total_examples: int = 0
+    multilingual_per_language: int = 0
     # True: every language draws the same underlying items (translations of one another).
     parallel: bool = False
 
@@ -175,7 +185,8 @@ class DataConfig:
     source: str = "world"
     train: dict[str, SourceConfig] | None = None
     evaluation: dict[str, SourceConfig] | None = None
-    # k-shot evaluation prompts from MGSM's exemplars (a mgsm_exemplars.jsonl file or hub id).
+    # k-shot evaluation prompts: in the world, k training items told in the prompt's language;
+    # for real data, MGSM's exemplars (a mgsm_exemplars.jsonl file or hub id).
     few_shot: int = 0
     exemplars: str | None = None
     on_bad_record: str = "error"
@@ -212,6 +223,28 @@ class RunConfig:
     def evaluation_languages(self) -> tuple[str, ...]:
         return (self.anchor_language, *self.seen_languages, *self.unseen_languages)
 
+    def language_counts(self) -> dict[str, int]:
+        """Fine-tuning examples per language and task under this run's mixture design."""
+        mixture, seen = self.mixture, self.seen_languages
+        if mixture.design == "none":
+            return {}
+        if mixture.design == "substitution":
+            per_language = mixture.multilingual_per_language
+            anchor = mixture.total_examples - per_language * len(seen)
+        else:
+            per_language, anchor = mixture.n_per_language, mixture.anchor_examples
+        return {self.anchor_language: anchor, **{code: per_language for code in seen}}
+
+    @property
+    def n_per_language(self) -> int:
+        """Examples per seen language and task, whatever the design (0 for the base model)."""
+        counts = self.language_counts()
+        return counts[self.seen_languages[0]] if counts and self.seen_languages else 0
+
+    @property
+    def anchor_count(self) -> int:
+        return self.language_counts().get(self.anchor_language, 0)
+
     def role(self, language: str) -> str:
         """anchor / seen / unseen, relative to this run's own language mix."""
         if language == self.anchor_language:
@@ -229,9 +262,10 @@ class RunConfig:
     @property
     def label(self) -> str:
         """A name for humans; derived, never parsed back."""
+        design = "" if self.mixture.design == "augmentation" else f"{self.mixture.design}-"
         return (
-            f"{'+'.join(self.tasks)}-{self.base_model.size}-n{self.mixture.n_per_language}"
-            f"-seed{self.seed}"
+            f"{'+'.join(self.tasks)}-{self.base_model.size}-{design}{''.join(self.seen_languages)}"
+            f"-n{self.n_per_language}-seed{self.seed}"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -353,15 +387,16 @@ def _validate_data(config: RunConfig) -> None:
     _choice(data.on_bad_record, BAD_RECORD_POLICIES, "data.on_bad_record")
     _require(0 <= data.max_bad_fraction <= 1, "data.max_bad_fraction", f"must be in [0, 1], got {data.max_bad_fraction}")
     _require(data.few_shot >= 0, "data.few_shot", f"must be >= 0, got {data.few_shot}")
+    if data.source == "world":
+        _require(data.exemplars is None, "data.exemplars", "is only for data.source: real (the world draws its own)")
+        for part in ("train", "evaluation"):
+            _require(getattr(data, part) is None, f"data.{part}", "is only for data.source: real")
+        return
     _require(
         data.few_shot == 0 or bool(data.exemplars),
         "data.exemplars",
         f"few_shot is {data.few_shot}: name the exemplars file or hub id",
     )
-    if data.source == "world":
-        for part in ("train", "evaluation"):
-            _require(getattr(data, part) is None, f"data.{part}", "is only for data.source: real")
-        return
     for part in ("train", "evaluation"):
         sources = getattr(data, part) or {}
         for task in config.tasks:
@@ -443,13 +478,24 @@ def validate(config: RunConfig) -> RunConfig:
         "mixture.design",
         f"unknown design {mixture.design!r}; known: {', '.join(MIXTURE_DESIGNS)}",
     )
-    _require(mixture.anchor_examples >= 0, "mixture.anchor_examples", f"must be >= 0, got {mixture.anchor_examples}")
-    _require(mixture.n_per_language >= 0, "mixture.n_per_language", f"must be >= 0, got {mixture.n_per_language}")
-    _require(
-        mixture.anchor_examples + mixture.n_per_language * len(config.seen_languages) > 0,
-        "mixture",
-        "the mixture is empty: anchor_examples and n_per_language are both 0",
-    )
+    for name in ("anchor_examples", "n_per_language", "total_examples", "multilingual_per_language"):
+        value = getattr(mixture, name)
+        _require(value >= 0, f"mixture.{name}", f"must be >= 0, got {value}")
+    if mixture.design == "substitution":
+        multilingual = mixture.multilingual_per_language * len(config.seen_languages)
+        _require(mixture.total_examples > 0, "mixture.total_examples", "must be > 0 in the substitution design")
+        _require(
+            multilingual <= mixture.total_examples,
+            "mixture.multilingual_per_language",
+            f"{mixture.multilingual_per_language} x {len(config.seen_languages)} seen languages = "
+            f"{multilingual} exceeds total_examples {mixture.total_examples}",
+        )
+    if mixture.design != "none":
+        _require(
+            sum(config.language_counts().values()) > 0,
+            "mixture",
+            f"the mixture is empty: no example in any language under design {mixture.design!r}",
+        )
 
     training = config.training
     for name in ("max_steps", "batch_size", "eval_every", "validation_per_language"):
@@ -521,16 +567,29 @@ def run_id(config: RunConfig) -> str:
 
 
 @dataclass(frozen=True)
+class StudyBlock:
+    """One part of a study: overrides of the study's base and a grid of its own."""
+
+    name: str
+    description: str = ""
+    base: dict[str, Any] = field(default_factory=dict)
+    grid: dict[str, list[Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class StudyConfig:
     """A study: a base RunConfig (partial; defaults fill the rest) and a grid of overrides.
 
     `grid` maps dotted field paths to lists of values; the runs are their cartesian product.
+    `blocks` adds further grids, each on top of the base with overrides of its own (e.g. extra
+    seeds at a few points only); a setting reached by two blocks is one run.
     """
 
     name: str
     description: str = ""
     base: dict[str, Any] = field(default_factory=dict)
     grid: dict[str, list[Any]] = field(default_factory=dict)
+    blocks: list[StudyBlock] = field(default_factory=list)
 
     def expand(self) -> list[RunConfig]:
         return expand(self)
@@ -562,28 +621,52 @@ def _check_grid_path(dotted: str) -> None:
         raise ConfigError(f"grid.{dotted}", "names a whole section; grid keys name single fields")
 
 
-def expand(study: StudyConfig) -> list[RunConfig]:
-    """All runs of a study, validated; identical settings reached twice are one run."""
-    if "study" in study.base:
-        raise ConfigError("base.study", "is set from the study's name; remove it")
-    for dotted, values in study.grid.items():
+def _merged(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``overrides`` laid over it, section by section."""
+    out = copy.deepcopy(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _expand_grid(study_name: str, base: dict[str, Any], grid: dict[str, list[Any]], where: str,
+                 runs: dict[str, RunConfig]) -> None:
+    for dotted, values in grid.items():
         _check_grid_path(dotted)
         if not isinstance(values, list) or not values:
-            raise ConfigError(f"grid.{dotted}", f"expected a non-empty list of values, got {values!r}")
-    keys = list(study.grid)
-    runs: dict[str, RunConfig] = {}
-    for combination in itertools.product(*(study.grid[k] for k in keys)):
-        data = copy.deepcopy(study.base)
-        data["study"] = study.name
+            raise ConfigError(f"{where}grid.{dotted}", f"expected a non-empty list of values, got {values!r}")
+    keys = list(grid)
+    for combination in itertools.product(*(grid[k] for k in keys)):
+        data = copy.deepcopy(base)
+        data["study"] = study_name
         for dotted, value in zip(keys, combination):
             _set_dotted(data, dotted, value)
         try:
             config = run_config(data)
         except ConfigError as err:
-            where = ", ".join(f"{k}={v!r}" for k, v in zip(keys, combination))
-            context = f" (in the run with {where})" if where else ""
+            settings = ", ".join(f"{k}={v!r}" for k, v in zip(keys, combination))
+            context = f" (in {where.rstrip('.') or 'the run'}{' with ' + settings if settings else ''})"
             raise ConfigError(err.path, err.message + context) from None
         runs.setdefault(config.run_id, config)
+
+
+def expand(study: StudyConfig) -> list[RunConfig]:
+    """All runs of a study, validated; identical settings reached twice are one run."""
+    if "study" in study.base:
+        raise ConfigError("base.study", "is set from the study's name; remove it")
+    runs: dict[str, RunConfig] = {}
+    if study.grid or not study.blocks:
+        _expand_grid(study.name, study.base, study.grid, "", runs)
+    names = [block.name for block in study.blocks]
+    for i, block in enumerate(study.blocks):
+        if names.count(block.name) > 1:
+            raise ConfigError(f"blocks[{i}].name", f"{block.name!r} names two blocks")
+        if "study" in block.base:
+            raise ConfigError(f"blocks[{i}].base.study", "is set from the study's name; remove it")
+        _expand_grid(study.name, _merged(study.base, block.base), block.grid, f"blocks[{i}] ({block.name}).", runs)
     return list(runs.values())
 
 

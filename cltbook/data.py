@@ -1,10 +1,11 @@
 """Task data and mixtures: what goes into fine-tuning, validation and evaluation.
 
-The augmentation design of the paper: a fixed anchor-language (English) set, the same for every
-n, plus n examples per seen language. Each language draws its n items as the first n of one seeded
-permutation of the world's training pool, so the mixture with n=100 is contained in the one with
-n=200. Evaluation items come from a split that is disjoint from training by underlying item
-(entities and numbers), and that is checked on every build, not assumed.
+The augmentation design of the paper, per task: a fixed anchor-language (English) set, the same for
+every n, plus n examples per seen language (the substitution design keeps the total fixed
+instead; ``RunConfig.language_counts``). Each task and language draws its items as the first n of
+one seeded permutation of the world's training pool, so the mixture with n=100 is contained in the
+one with n=200. Evaluation items come from a split that is disjoint from training by underlying
+item (entities and numbers), and that is checked on every build, not assumed.
 """
 
 from __future__ import annotations
@@ -19,42 +20,22 @@ import numpy as np
 import pandas as pd
 
 from cltbook.config import ConfigError, RunConfig, content_hash
+from cltbook.example import Example
 from cltbook.languages import format_prompt, get_language
-from cltbook.world import assert_disjoint, problems, render
+from cltbook.world import TASKS, assert_disjoint
 
-# The world's training pool per language: every mixture draws from the first TRAIN_POOL_SIZE
-# training problems, whatever n is, so that mixtures nest.
+__all__ = ["Example", "Mixture", "TRAIN_POOL_SIZE", "build_mixture", "examples_frame"]
+
+# The world's training pool per task and language: every mixture draws from the first
+# TRAIN_POOL_SIZE training items, whatever n is, so that mixtures nest.
 TRAIN_POOL_SIZE = 6000
 
 
-@dataclass(frozen=True)
-class Example:
-    """One prompt/completion pair; `item_id` names the underlying (language-independent) item."""
-
-    task: str
-    language: str
-    item_id: str
-    prompt: str
-    completion: str
-    answer: float | None = None
-
-
-def math_example(problem, language: str) -> Example:
-    rendered = render(problem, language)
-    return Example(
-        task="math_reasoning",
-        language=language,
-        item_id=problem.item_id,
-        prompt=format_prompt(language, rendered.question),
-        completion=" " + rendered.solution,
-        answer=float(rendered.answer),
-    )
-
-
-def language_permutation(data_seed: int, language: str, size: int, parallel: bool) -> np.ndarray:
-    """A seeded order of the training pool; one per language unless items are parallel."""
-    stream = "parallel" if parallel else language
-    seed_sequence = np.random.SeedSequence([data_seed, zlib.crc32(stream.encode("utf-8"))])
+def language_permutation(data_seed: int, task: str, language: str, size: int, parallel: bool) -> np.ndarray:
+    """A seeded order of a training pool; one per task and language unless items are parallel
+    (then every language of a task draws the same items)."""
+    key = f"{task}:{'parallel' if parallel else language}"
+    seed_sequence = np.random.SeedSequence([data_seed, zlib.crc32(key.encode("utf-8"))])
     return np.random.default_rng(seed_sequence).permutation(size)
 
 
@@ -67,21 +48,22 @@ class Mixture:
     reports: dict = field(default_factory=dict)
 
     def manifest(self) -> pd.DataFrame:
-        """One row per example: split, language, underlying item id."""
+        """One row per example: split, task, language, underlying item id."""
         rows = [
             {"split": split, "task": ex.task, "language": ex.language, "item_id": ex.item_id}
             for split in ("train", "validation", "evaluation")
             for ex in getattr(self, split)
         ]
-        return pd.DataFrame(rows)
+        return pd.DataFrame(rows, columns=["split", "task", "language", "item_id"])
 
     def manifest_hash(self) -> str:
         return content_hash(self.manifest().to_dict(orient="split"), length=16)
 
     def counts(self) -> dict[str, dict[str, int]]:
+        """Examples per split, task and language."""
         manifest = self.manifest()
         return {
-            split: group.groupby("language").size().to_dict()
+            split: {f"{task}:{language}": size for (task, language), size in group.groupby(["task", "language"]).size().items()}
             for split, group in manifest.groupby("split")
         }
 
@@ -92,40 +74,53 @@ def _take(pool: Sequence, order: np.ndarray, count: int, path: str) -> list:
     return [pool[i] for i in order[:count]]
 
 
+def _count_path(config: RunConfig, language: str) -> str:
+    if config.mixture.design == "substitution":
+        return "mixture.total_examples" if language == config.anchor_language else "mixture.multilingual_per_language"
+    return "mixture.anchor_examples" if language == config.anchor_language else "mixture.n_per_language"
+
+
+def world_few_shot_prefix(task, shots: Sequence, language: str) -> str:
+    """Worked training items told in ``language``, each followed by a blank line."""
+    return "".join(f"{ex.prompt}{ex.completion}\n\n" for ex in (task.render(item, language) for item in shots))
+
+
 def build_mixture(config: RunConfig) -> Mixture:
     """The train / validation / evaluation examples of one run (exact sizes, checked disjoint)."""
     if config.data.source == "real":
         return build_real_mixture(config)
-    mixture, world_seed = config.mixture, config.world.seed
-    pool = problems("train", TRAIN_POOL_SIZE, world_seed=world_seed)
-
+    world_seed = config.world.seed
+    counts = config.language_counts()
     train: list[Example] = []
-    train_problems = []
-    wanted = {config.anchor_language: mixture.anchor_examples}
-    wanted.update({lang: mixture.n_per_language for lang in config.seen_languages})
-    for language, count in wanted.items():
-        order = language_permutation(config.data_seed, language, len(pool), mixture.parallel)
-        path = "mixture.anchor_examples" if language == config.anchor_language else "mixture.n_per_language"
-        chosen = _take(pool, order, count, path)
-        train_problems.extend(chosen)
-        train.extend(math_example(p, language) for p in chosen)
+    validation: list[Example] = []
+    evaluation: list[Example] = []
+    for name in config.tasks:
+        task = TASKS[name]
+        pool = task.items("train", TRAIN_POOL_SIZE, world_seed)
+        chosen_items = []
+        for language, count in counts.items():
+            order = language_permutation(config.data_seed, name, language, len(pool), config.mixture.parallel)
+            chosen = _take(pool, order, count, _count_path(config, language))
+            chosen_items.extend(chosen)
+            train.extend(task.render(item, language) for item in chosen)
 
-    # Validation mirrors the training mix: a language without training examples (every seen
-    # language when n = 0) would otherwise steer the checkpoint choice with held-out information.
-    validation_problems = problems("validation", config.training.validation_per_language, world_seed=world_seed)
-    validation = [
-        math_example(p, language)
-        for language, count in wanted.items()
-        if count > 0
-        for p in validation_problems
-    ]
-    evaluation_problems = problems("eval", config.evaluation.items_per_language, world_seed=world_seed)
-    evaluation = [
-        math_example(p, language) for language in config.evaluation_languages for p in evaluation_problems
-    ]
-
-    assert_disjoint(train_problems, evaluation_problems)
-    assert_disjoint(train_problems, validation_problems)
+        # Validation mirrors the training mix: a language without training examples (every seen
+        # language when n = 0) would otherwise steer the checkpoint choice with held-out information.
+        validation_items = task.items("validation", config.training.validation_per_language, world_seed)
+        validation.extend(
+            task.render(item, language) for language, count in counts.items() if count > 0 for item in validation_items
+        )
+        evaluation_items = task.items("eval", config.evaluation.items_per_language, world_seed)
+        # Few-shot exemplars (base-model runs) come from the end of the training pool.
+        shots = pool[len(pool) - config.data.few_shot:] if config.data.few_shot else []
+        for language in config.evaluation_languages:
+            prefix = world_few_shot_prefix(task, shots, language)
+            evaluation.extend(
+                dataclasses.replace(ex, prompt=prefix + ex.prompt)
+                for ex in (task.render(item, language) for item in evaluation_items)
+            )
+        assert_disjoint([*chosen_items, *shots], evaluation_items)
+        assert_disjoint(chosen_items, validation_items)
     return Mixture(tuple(train), tuple(validation), tuple(evaluation))
 
 
@@ -196,6 +191,7 @@ def real_math_example(row, language: str, prefix: str = "") -> Example:
         prompt=prefix + format_prompt(language, row["input"]),
         completion=" " + target,
         answer=answer,
+        source="real",
     )
 
 
@@ -208,8 +204,7 @@ def build_real_mixture(config: RunConfig) -> Mixture:
     """
     data, mixture = config.data, config.mixture
     trained = (config.anchor_language, *config.seen_languages)
-    counts = {config.anchor_language: mixture.anchor_examples}
-    counts.update({code: mixture.n_per_language for code in config.seen_languages})
+    counts = config.language_counts()
     validation_n = config.training.validation_per_language
     train: list[Example] = []
     validation: list[Example] = []
@@ -222,8 +217,8 @@ def build_real_mixture(config: RunConfig) -> Mixture:
         reports[f"train.{task}"] = loaded.report
         for code, count in counts.items():
             pool = loaded.frame[loaded.frame["language"] == code].sort_values("item_id", kind="stable")
-            order = language_permutation(config.data_seed, code, len(pool), mixture.parallel)
-            path = "mixture.anchor_examples" if code == config.anchor_language else "mixture.n_per_language"
+            order = language_permutation(config.data_seed, task, code, len(pool), mixture.parallel)
+            path = _count_path(config, code)
             if count + (validation_n if count else 0) > len(pool):
                 raise ConfigError(path, f"{code}: asks for {count} + {validation_n} validation items "
                                         f"but {data.train[task].path} holds {len(pool)}")

@@ -927,7 +927,7 @@ def sample_per_language(frame: pd.DataFrame, counts: Mapping[str, int], seed: in
             raise NotEnoughItemsError(
                 f"{code}: asked for {n} items but the data holds {len(pool)}"
             )
-        order = language_permutation(seed, code, len(pool), parallel=False)
+        order = language_permutation(seed, str(tasks[0]) if len(tasks) else "", code, len(pool), parallel=False)
         parts.append(pool.iloc[order[:n]])
     if not parts:
         return frame.iloc[0:0].reset_index(drop=True)

@@ -1,8 +1,10 @@
 """Batched greedy generation and scoring, one row per evaluated item.
 
-Math answers are read the MGSM way, twice: strictly (the number after the prompt language's answer
-phrase) and flexibly (the last number in the output). A correct number behind the wrong language's
-answer phrase passes the flexible rule only, so the gap between the two shows language confusion.
+World outputs are scored by their task (:mod:`cltbook.world.tasks`), switch-aware: an output not in
+the prompt's language fails the headline metric. Math answers are read the MGSM way, twice:
+strictly (the number after the prompt language's answer phrase) and flexibly (the last number in
+the output); a correct number behind the wrong language's answer phrase passes the flexible rule
+only, so the gap between the two shows language confusion.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from typing import Sequence
 import pandas as pd
 import torch
 
-from cltbook.data import Example
-from cltbook.extract import answers_match, extract_flexible, extract_strict
+from cltbook.example import Example
+from cltbook.extract import extract_flexible, extract_strict, math_scores
 from cltbook.models import prompt_text
+from cltbook.world import TASKS
 
 
 @torch.no_grad()
@@ -41,26 +44,33 @@ def generate(model, tokenizer, prompts: Sequence[str], max_new_tokens: int, batc
     return outputs
 
 
-def score_math(examples: Sequence[Example], outputs: Sequence[str]) -> pd.DataFrame:
-    """Per-item predictions: raw output, both extractions, gold, correctness."""
+# Columns of a predictions table that are not per-item metric values.
+INFO_COLUMNS = ("task", "language", "item_id", "prompt", "output", "target", "gold",
+                "extracted_strict", "extracted_flexible")
+
+
+def score(example: Example, output: str) -> dict[str, float]:
+    """One output's metric values (each in [0, 1]): world examples by their task's switch-aware
+    scorer (:data:`cltbook.world.TASKS`), real math by the shared MGSM extraction."""
+    if example.source == "world":
+        return TASKS[example.task].score(example, output)
+    if example.task == "math_reasoning":
+        return math_scores(output, example.language, example.answer)
+    raise ValueError(f"no scorer for real {example.task!r} outputs")
+
+
+def score_outputs(examples: Sequence[Example], outputs: Sequence[str]) -> pd.DataFrame:
+    """Per-item predictions: the raw output, the gold answer or target, and one column per metric
+    (math rows also keep both extracted numbers, for reading)."""
     rows = []
     for example, output in zip(examples, outputs, strict=True):
-        strict = extract_strict(output, example.language)
-        flexible = extract_flexible(output, example.language)
-        rows.append(
-            {
-                "task": example.task,
-                "language": example.language,
-                "item_id": example.item_id,
-                "prompt": example.prompt,
-                "output": output,
-                "gold": example.answer,
-                "extracted_strict": strict,
-                "extracted_flexible": flexible,
-                "correct_strict": answers_match(strict, example.answer),
-                "correct_flexible": answers_match(flexible, example.answer),
-            }
-        )
+        row = {"task": example.task, "language": example.language, "item_id": example.item_id,
+               "prompt": example.prompt, "output": output, "target": example.completion,
+               "gold": example.answer}
+        if example.task == "math_reasoning":
+            row["extracted_strict"] = extract_strict(output, example.language)
+            row["extracted_flexible"] = extract_flexible(output, example.language)
+        rows.append({**row, **score(example, output)})
     return pd.DataFrame(rows)
 
 
@@ -70,26 +80,21 @@ def evaluate(model, tokenizer, examples: Sequence[Example], max_new_tokens: int,
     started = time.perf_counter()
     outputs = generate(model, tokenizer, [ex.prompt for ex in examples], max_new_tokens, batch_size,
                        prompt_format=prompt_format, progress=progress)
-    return score_math(examples, outputs), time.perf_counter() - started
+    return score_outputs(examples, outputs), time.perf_counter() - started
 
 
-# Each metric: how it is computed from the per-item predictions, all on a 0–1 scale.
-MATH_METRICS = {
-    "accuracy_strict": lambda g: g["correct_strict"].mean(),
-    "accuracy_flexible": lambda g: g["correct_flexible"].mean(),
-    "no_answer_strict": lambda g: g["extracted_strict"].isna().mean(),
-    "no_answer_flexible": lambda g: g["extracted_flexible"].isna().mean(),
-}
-HEADLINE_METRIC = {"math_reasoning": "accuracy_strict"}
+def metric_columns(predictions: pd.DataFrame) -> list[str]:
+    return [column for column in predictions.columns if column not in INFO_COLUMNS]
 
 
 def language_metrics(predictions: pd.DataFrame) -> pd.DataFrame:
-    """One row per task × language × metric, with the number of items behind it."""
+    """One row per task × language × metric (the mean of its per-item values), with the number
+    of items behind it; metrics a task does not have are left out."""
     rows = []
     for (task, language), group in predictions.groupby(["task", "language"], sort=False):
-        for metric, compute in MATH_METRICS.items():
-            rows.append(
-                {"task": task, "language": language, "metric": metric,
-                 "value": float(compute(group)), "n_items": len(group)}
-            )
-    return pd.DataFrame(rows)
+        for metric in metric_columns(group):
+            values = group[metric].dropna()
+            if len(values):
+                rows.append({"task": task, "language": language, "metric": metric,
+                             "value": float(values.astype(float).mean()), "n_items": len(values)})
+    return pd.DataFrame(rows, columns=["task", "language", "metric", "value", "n_items"])

@@ -103,3 +103,16 @@ def extract_flexible(text: str, language: str) -> float | None:
 def answers_match(predicted: float | None, gold: float, tolerance: float = 1e-6) -> bool:
     """Numeric equality within ``tolerance``; a missing prediction never matches."""
     return predicted is not None and abs(predicted - gold) <= tolerance
+
+
+def math_scores(output: str, language: str, answer: float | None) -> dict[str, float]:
+    """One output's math metrics, each 0 or 1: strict and flexible accuracy and no-answer rates.
+    The language-blind core of every math scorer (world and real data)."""
+    strict, flexible = extract_strict(output, language), extract_flexible(output, language)
+    gold = float("nan") if answer is None else answer
+    return {
+        "accuracy_strict": float(answer is not None and answers_match(strict, gold)),
+        "accuracy_flexible": float(answer is not None and answers_match(flexible, gold)),
+        "no_answer_strict": float(strict is None),
+        "no_answer_flexible": float(flexible is None),
+    }

@@ -24,7 +24,7 @@ from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM, Pr
 from cltbook.config import MODEL_SIZES, BaseModelConfig, WorldConfig, content_hash, to_plain
 
 # Bump when tokenizer training, the architecture mapping or the pretraining loop changes.
-MODEL_CACHE_VERSION = 1
+MODEL_CACHE_VERSION = 2
 
 PAD, BOS, EOS, UNK = "<pad>", "<s>", "</s>", "<unk>"
 
@@ -188,23 +188,15 @@ def world_base_model(
 
 
 def world_alphabet(world_seed: int) -> str:
-    """Every character the world's tasks and prompts can use.
+    """Every character the world's three tasks and their prompts can use.
 
-    The corpus never shows the question/answer format (fine-tuning teaches it), so characters that
-    occur only in prompts and answer phrases, such as 答 in "答えは", must be added explicitly or
-    they would be unknown tokens.
+    The corpus never shows the task formats (fine-tuning teaches them), so characters that occur
+    only in prompts, instructions and answer phrases, such as 答 in "答えは", must be added
+    explicitly or they would be unknown tokens.
     """
-    from cltbook.languages import WORLD_LANGUAGES, get_language
-    from cltbook.world import problems, render
+    from cltbook.world import alphabet_texts
 
-    pieces = [chr(c) for c in range(32, 127)]
-    for code in WORLD_LANGUAGES:
-        language = get_language(code)
-        pieces += [language.question_prefix, language.answer_prefix, language.answer_template]
-        for problem in problems("train", 100, world_seed=world_seed):
-            rendered = render(problem, code)
-            pieces += [rendered.question, rendered.solution]
-    return "".join(sorted(set("".join(pieces))))
+    return "".join(sorted(set("".join(alphabet_texts(world_seed)))))
 
 
 def build_base_model(

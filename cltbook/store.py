@@ -46,9 +46,10 @@ TIDY_COLUMNS = {
     "model_size": "base model size preset",
     "seed": "fine-tuning seed",
     "data_seed": "mixture sampling seed",
-    "mixture_design": "augmentation",
-    "anchor_examples": "examples in the anchor language (count)",
-    "n_per_language": "examples added per seen language (count)",
+    "mixture_design": "augmentation | substitution | none (the base model, not fine-tuned)",
+    "anchor_examples": "fine-tuning examples in the anchor language, per task (count)",
+    "n_per_language": "fine-tuning examples per seen language, per task (count)",
+    "seen_languages": "this run's seen languages, comma-separated (the language mix)",
     "language": "ISO 639-1 code of the evaluated language",
     "role": "anchor | seen | unseen (from this run's own config)",
     "script_group": "latin | non_latin",
@@ -95,8 +96,9 @@ def tidy_metrics(config: RunConfig, per_language: pd.DataFrame) -> pd.DataFrame:
         "seed": config.seed,
         "data_seed": config.data_seed,
         "mixture_design": config.mixture.design,
-        "anchor_examples": config.mixture.anchor_examples,
-        "n_per_language": config.mixture.n_per_language,
+        "anchor_examples": config.anchor_count,
+        "n_per_language": config.n_per_language,
+        "seen_languages": ",".join(config.seen_languages),
     }
     for column, value in run_columns.items():
         frame[column] = value
@@ -167,18 +169,50 @@ def study_dir(runs_root: Path, study: str) -> Path:
     return Path(runs_root) / study
 
 
-def collect(runs_root: Path, study: str, run_ids: list[str]) -> pd.DataFrame:
-    """The tidy metrics of every finished run of a study, in one frame."""
-    frames = []
+# The tables `collect` writes to results/<study>/, and what each holds.
+RESULT_TABLES = {
+    "metrics": "tidy metrics of every finished run (schema: TIDY_COLUMNS)",
+    "predictions": "one row per evaluated item: run_id, task, language, item_id, output and per-item metric values",
+    "runs": "one row per finished run: identity, base model, threads, stage timings (seconds)",
+    **{f"card_{name}": f"world card, {name} table, one block per base model (cltbook.worldcard)"
+       for name in ("corpus", "loss", "overlap")},
+}
+# Prediction columns too long to carry into the results folder (they stay in each run folder).
+_HEAVY_PREDICTION_COLUMNS = ("prompt", "target")
+
+
+def collect(runs_root: Path, study: str, run_ids: list[str]) -> dict[str, pd.DataFrame]:
+    """Every finished run of a study, as the tables of RESULT_TABLES."""
+    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in RESULT_TABLES}
     for run_id in run_ids:
         run_dir = study_dir(runs_root, study) / run_id
         record = read_record(run_dir)
         if record is None or record.get("status") != "ok":
             continue
-        frames.append(pd.read_parquet(run_dir / METRICS))
-    if not frames:
-        return pd.DataFrame(columns=list(TIDY_COLUMNS))
-    return pd.concat(frames, ignore_index=True)
+        parts["metrics"].append(pd.read_parquet(run_dir / METRICS))
+        predictions = pd.read_parquet(run_dir / PREDICTIONS)
+        predictions = predictions.drop(columns=[c for c in _HEAVY_PREDICTION_COLUMNS if c in predictions])
+        parts["predictions"].append(predictions.assign(run_id=run_id))
+        base = record.get("base_model") or {}
+        parts["runs"].append(pd.DataFrame([{
+            "run_id": run_id, "label": record["label"], "base_model": base.get("folder", base.get("source")),
+            "threads": record["provenance"]["threads"],
+            **{f"seconds_{stage}": seconds for stage, seconds in record["timings"].items()},
+        }]))
+        for name in ("corpus", "loss", "overlap"):
+            path = run_dir / f"card_{name}.parquet"
+            if path.is_file():
+                parts[f"card_{name}"].append(pd.read_parquet(path))
+    tables = {}
+    for name, frames in parts.items():
+        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        if name.startswith("card_") and len(frame):
+            # every run of one base model carries the same card: keep one
+            frame = frame.drop_duplicates(subset=[c for c in frame.columns if c not in ("ci_low", "ci_high")])
+        tables[name] = frame.reset_index(drop=True)
+    if tables["metrics"].empty:
+        tables["metrics"] = pd.DataFrame(columns=list(TIDY_COLUMNS))
+    return tables
 
 
 class RunWriter:
@@ -220,8 +254,12 @@ class RunWriter:
         """Anything worth keeping in the record (training curves, base model facts, counts)."""
         self.notes.update(items)
 
-    def finish(self, predictions: pd.DataFrame, metrics: pd.DataFrame, manifest: pd.DataFrame) -> dict[str, Any]:
-        """Write the tables, then the record: a run without a record did not finish."""
+    def finish(self, predictions: pd.DataFrame, metrics: pd.DataFrame, manifest: pd.DataFrame,
+               card: dict[str, pd.DataFrame] | None = None) -> dict[str, Any]:
+        """Write the tables (and the base model's world card, if any), then the record: a run
+        without a record did not finish."""
+        for name, frame in (card or {}).items():
+            atomic_write_parquet(self.run_dir / f"card_{name}.parquet", frame)
         atomic_write_parquet(self.run_dir / MANIFEST, manifest)
         atomic_write_parquet(self.run_dir / PREDICTIONS, predictions)
         atomic_write_parquet(self.run_dir / METRICS, metrics)

@@ -171,10 +171,12 @@ def run_study(
 
 
 def collect_study(study_path: str | Path, runs_root: str | Path = "runs", out: str | Path | None = None) -> Path:
-    """Write the tidy metrics of a study's finished runs to results/<study>.parquet, atomically."""
+    """Write the tables of a study's finished runs to results/<study>/ (one parquet file per
+    table of :data:`cltbook.store.RESULT_TABLES`, each written atomically); returns the folder."""
     study = load_study(study_path)
     run_ids = [config.run_id for config in study.expand()]
-    frame = collect(Path(runs_root), study.name, run_ids)
-    out = Path(out) if out else Path("results") / f"{study.name}.parquet"
-    atomic_write_parquet(out, frame)
+    tables = collect(Path(runs_root), study.name, run_ids)
+    out = Path(out) if out else Path("results") / study.name
+    for name, frame in tables.items():
+        atomic_write_parquet(out / f"{name}.parquet", frame)
     return out

@@ -21,13 +21,50 @@ def ids(examples, language):
     return [ex.item_id for ex in examples if ex.language == language]
 
 
+M = "math_reasoning"
+ALL_TASKS = ["math_reasoning", "summarization", "instruction_following"]
+
+
 def test_sizes_are_exact():
     mix = mixture(25)
     counts = mix.counts()
-    assert counts["train"] == {"en": 60, "es": 25, "fr": 25, "ja": 25, "zh": 25}
-    assert counts["validation"] == {lang: 5 for lang in ("en", "es", "fr", "ja", "zh")}
-    assert counts["evaluation"] == {lang: 7 for lang in ("en", "es", "fr", "ja", "zh", "ar", "ko", "pt")}
+    assert counts["train"] == {f"{M}:en": 60, **{f"{M}:{lang}": 25 for lang in ("es", "fr", "ja", "zh")}}
+    assert counts["validation"] == {f"{M}:{lang}": 5 for lang in ("en", "es", "fr", "ja", "zh")}
+    assert counts["evaluation"] == {f"{M}:{lang}": 7 for lang in ("en", "es", "fr", "ja", "zh", "ar", "ko", "pt")}
     assert len(mix.manifest()) == 60 + 4 * 25 + 5 * 5 + 8 * 7
+
+
+def test_multi_task_mixtures_hold_the_counts_per_task():
+    mix = mixture(4, tasks=ALL_TASKS)
+    counts = mix.counts()
+    for task in ALL_TASKS:
+        assert counts["train"][f"{task}:en"] == 60
+        assert all(counts["train"][f"{task}:{lang}"] == 4 for lang in ("es", "fr", "ja", "zh"))
+        assert all(counts["evaluation"][f"{task}:{lang}"] == 7 for lang in ("en", "ar", "ko", "pt"))
+    # each task's examples are that task's: summaries end in a summary, instructions carry checks
+    assert all(ex.checks for ex in mix.train if ex.task == "instruction_following")
+    assert all(ex.answer is not None for ex in mix.train if ex.task == "math_reasoning")
+    # a single-task run draws the same math items as the multi-task one
+    assert ids([ex for ex in mix.train if ex.task == M], "es") == ids(mixture(4).train, "es")
+
+
+def test_substitution_keeps_the_total_fixed():
+    mix = mixture(0, mixture={"design": "substitution", "total_examples": 60, "multilingual_per_language": 10})
+    assert mix.counts()["train"] == {f"{M}:en": 20, **{f"{M}:{lang}": 10 for lang in ("es", "fr", "ja", "zh")}}
+    with pytest.raises(ConfigError, match=r"mixture.multilingual_per_language: 20 x 4 .* exceeds total_examples 60"):
+        mixture(0, mixture={"design": "substitution", "total_examples": 60, "multilingual_per_language": 20})
+
+
+def test_the_base_model_design_trains_nothing_and_prompts_with_in_language_shots():
+    mix = mixture(0, mixture={"design": "none"}, data={"few_shot": 2})
+    assert mix.train == () and mix.validation == ()
+    ja = next(ex for ex in mix.evaluation if ex.language == "ja")
+    shots = ja.prompt.split("\n\n")
+    assert len(shots) == 3 and shots[0].startswith("問題：") and "答えは" in shots[0]
+    assert shots[2].startswith("問題：") and shots[2].endswith("ステップごとの答え:")
+    # the same two shots, told in each language
+    en = next(ex for ex in mix.evaluation if ex.language == "en" and ex.item_id == ja.item_id)
+    assert en.prompt.count("The answer is") == 2
 
 
 def test_mixtures_nest_and_the_anchor_set_is_fixed():
@@ -39,8 +76,8 @@ def test_mixtures_nest_and_the_anchor_set_is_fixed():
 
 
 def test_validation_covers_exactly_the_languages_trained_on():
-    assert set(mixture(0).counts()["validation"]) == {"en"}
-    assert set(mixture(3).counts()["validation"]) == {"en", "es", "fr", "ja", "zh"}
+    assert set(mixture(0).counts()["validation"]) == {f"{M}:en"}
+    assert set(mixture(3).counts()["validation"]) == {f"{M}:{lang}" for lang in ("en", "es", "fr", "ja", "zh")}
 
 
 def test_languages_draw_different_items_unless_parallel():

@@ -74,5 +74,5 @@ def test_a_tiny_hf_model_learns_real_mgsm_items_through_the_notebook(mgsm_subset
     predictions = pd.read_parquet(run_dir / PREDICTIONS)
     english = predictions[(predictions["language"] == "en") & predictions["item_id"].isin(learned)]
     assert len(english) == 8
-    assert english["correct_strict"].sum() >= 7, english[["output", "gold"]].to_string()
+    assert english["accuracy_strict"].sum() >= 7, english[["output", "gold"]].to_string()
     shutil.rmtree(run_dir)

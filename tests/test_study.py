@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from cltbook.config import load_study
-from cltbook.store import METRICS, PREDICTIONS, RECORD, TIDY_COLUMNS
+from cltbook.store import METRICS, PREDICTIONS, RECORD, RESULT_TABLES, TIDY_COLUMNS
 from cltbook.study import collect_study, execute_run, run_study
 
 from conftest import ROOT, SMOKE_STUDY
@@ -34,8 +34,12 @@ def test_every_run_writes_its_files_and_a_valid_record(smoke_runs):
         record = json.loads((run_dir / RECORD).read_text())
         assert record["status"] == "ok" and record["run_id"] == config.run_id
         assert record["config"] == config.to_dict()
-        assert set(record["timings"]) == {"pretrain", "data", "train", "evaluate"}
-        assert record["training"]["steps"] == config.training.max_steps
+        if config.mixture.design == "none":  # the base model, evaluated as it is
+            assert set(record["timings"]) == {"pretrain", "card", "data", "evaluate"}
+            assert record["training"] is None
+        else:
+            assert set(record["timings"]) == {"pretrain", "card", "data", "train", "evaluate"}
+            assert record["training"]["steps"] == config.training.max_steps
         assert record["provenance"]["threads"] >= 1
         metrics = pd.read_parquet(run_dir / METRICS)
         assert list(metrics.columns) == list(TIDY_COLUMNS)
@@ -44,12 +48,13 @@ def test_every_run_writes_its_files_and_a_valid_record(smoke_runs):
         roles = metrics.drop_duplicates("language").set_index("language")["role"]
         assert roles["en"] == "anchor" and roles["es"] == "seen" and roles["ko"] == "unseen"
         predictions = pd.read_parquet(run_dir / PREDICTIONS)
-        assert len(predictions) == 8 * config.evaluation.items_per_language
-        assert {"output", "gold", "extracted_strict", "extracted_flexible"} <= set(predictions.columns)
-        # the recorded accuracy is what the predictions say
-        strict = metrics[metrics["metric"] == "accuracy_strict"].set_index("language")["value"]
-        recomputed = predictions.groupby("language")["correct_strict"].mean()
-        pd.testing.assert_series_equal(strict.sort_index(), recomputed.sort_index(), check_names=False)
+        assert len(predictions) == len(config.tasks) * 8 * config.evaluation.items_per_language
+        assert set(predictions["task"]) == set(config.tasks)
+        assert {"output", "target", "gold", "extracted_strict", "extracted_flexible"} <= set(predictions.columns)
+        # every recorded metric is the mean of its per-item values
+        for (task, language, metric), value in metrics.set_index(["task", "language", "metric"])["value"].items():
+            items = predictions[(predictions["task"] == task) & (predictions["language"] == language)]
+            assert value == pytest.approx(items[metric].astype(float).mean())
         assert (run_dir / "executed.ipynb").is_file() and (run_dir / "config.yaml").is_file()
 
 
@@ -71,11 +76,21 @@ def test_a_second_run_executes_nothing_and_a_deleted_record_reruns_exactly_that_
 
 def test_collect_gathers_every_run(smoke_runs, tmp_path):
     runs, _, _ = smoke_runs
-    out = collect_study(SMOKE_STUDY, runs_root=runs, out=tmp_path / "smoke.parquet")
-    results = pd.read_parquet(out)
-    expected = pd.concat(pd.read_parquet(p / METRICS) for p in sorted((runs / "smoke").iterdir()))
-    assert len(results) == len(expected) and results["run_id"].nunique() == 2
-    assert sorted(results["n_per_language"].unique()) == [0, 20]
+    out = collect_study(SMOKE_STUDY, runs_root=runs, out=tmp_path / "smoke")
+    assert sorted(p.stem for p in out.iterdir()) == sorted(RESULT_TABLES)
+    results = pd.read_parquet(out / "metrics.parquet")
+    run_dirs = sorted((runs / "smoke").iterdir())
+    expected = pd.concat(pd.read_parquet(p / METRICS) for p in run_dirs)
+    assert len(results) == len(expected) and results["run_id"].nunique() == len(run_dirs)
+    predictions = pd.read_parquet(out / "predictions.parquet")
+    assert len(predictions) == sum(len(pd.read_parquet(p / PREDICTIONS)) for p in run_dirs)
+    # the per-item values average to the collected metrics
+    means = predictions.groupby(["run_id", "task", "language"])["accuracy_strict"].mean().dropna()
+    strict = results[results["metric"] == "accuracy_strict"].set_index(["run_id", "task", "language"])["value"]
+    assert means.sort_index().to_numpy() == pytest.approx(strict.loc[means.index].sort_index().to_numpy())
+    # one world card per base model, although every run carries it
+    card = pd.read_parquet(out / "card_loss.parquet")
+    assert card.groupby(["base_model", "language", "predictor"]).size().max() == 1
 
 
 def test_a_failing_run_is_recorded_and_the_sweep_goes_on(smoke_runs, tmp_path):
@@ -96,9 +111,9 @@ def cli(*args, cwd):
 def test_dry_run_and_status_list_what_would_run(smoke_runs):
     runs, _, _ = smoke_runs
     dry = cli("run", str(SMOKE_STUDY), "--runs-dir", str(runs), "--dry-run", cwd=ROOT)
-    assert dry.returncode == 0 and "0 to run, 2 to skip" in dry.stdout
+    assert dry.returncode == 0 and "0 to run, 4 to skip" in dry.stdout
     status = cli("status", str(SMOKE_STUDY), "--runs-dir", str(runs), cwd=ROOT)
-    assert "2 done, 0 failed, 0 pending" in status.stdout
+    assert "4 done, 0 failed, 0 pending" in status.stdout
 
 
 @pytest.mark.parametrize(

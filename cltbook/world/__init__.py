@@ -11,11 +11,11 @@ from cltbook.world.math import (
     MAX_EVAL_ITEMS, SPLITS, LeakError, Problem, RenderedProblem, assert_disjoint, problems, render,
 )
 from cltbook.world.summarization import Story, rougeL_char, stories
-from cltbook.world.tasks import TASKS, TaskExample, WorldTask, alphabet_texts
+from cltbook.world.tasks import TASKS, WorldTask, alphabet_texts
 
 __all__ = [
     "DEFAULT_LANGUAGE_SHARES", "Document", "InstructionItem", "LeakError", "MAX_EVAL_ITEMS",
-    "Problem", "RenderedProblem", "SPLITS", "Story", "TASKS", "TaskExample", "UNDETERMINED",
+    "Problem", "RenderedProblem", "SPLITS", "Story", "TASKS", "UNDETERMINED",
     "WorldTask", "alphabet_texts", "assert_disjoint", "identify", "language_fidelity",
     "pretraining_documents", "problems", "render", "rougeL_char", "stories",
 ]

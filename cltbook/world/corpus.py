@@ -132,8 +132,9 @@ def _plan(rng: random.Random) -> tuple[list[Sentence], list[Event]]:
 
 
 def _generate(n_documents: int, shares: Mapping[str, float], parallel_share: float,
-              world_seed: int, guarded: frozenset[Event]) -> Iterator[tuple[Document, list[Event]]]:
-    rng = random.Random(f"cltbook-world:{world_seed}:corpus")
+              world_seed: int, guarded: frozenset[Event],
+              stream: str = "corpus") -> Iterator[tuple[Document, list[Event]]]:
+    rng = random.Random(f"cltbook-world:{world_seed}:{stream}")
     codes, weights = list(shares), list(shares.values())
     partners = [c for c in codes if c != "en"]
     partner_weights = [shares[c] for c in partners]
@@ -170,3 +171,19 @@ def pretraining_documents(n_documents: int, language_shares: Mapping[str, float]
         raise ValueError("parallel_share > 0 needs a non-English language with a positive share")
     guarded = _eval_first_steps(world_seed)
     return [doc for doc, _ in _generate(n_documents, shares, parallel_share, world_seed, guarded)]
+
+
+def held_out_documents(language: str, count: int, world_seed: int = 0,
+                       exclude: frozenset[str] = frozenset()) -> list[Document]:
+    """``count`` documents in one language from the corpus's own distribution but a stream of
+    their own, for held-out loss; texts in ``exclude`` (the training corpus) are skipped."""
+    shares = _checked_shares({language: 1.0})
+    guarded = _eval_first_steps(world_seed)
+    out: list[Document] = []
+    stream = _generate(10 ** 9, shares, 0.0, world_seed, guarded, stream=f"heldout:{language}")
+    for document, _ in stream:
+        if document.text not in exclude:
+            out.append(document)
+        if len(out) == count:
+            break
+    return out

@@ -3,7 +3,7 @@
 ``TASKS[name]`` is a :class:`WorldTask` for "math_reasoning", "summarization" and
 "instruction_following": ``items(split, count, world_seed)`` draws language-independent items
 (each with ``item_id`` and ``signature``; splits disjoint by signature), ``render(item, language)``
-tells one in a language as a :class:`TaskExample` (the full prompt the model sees and the target
+tells one in a language as a :class:`Example` (the full prompt the model sees and the completion
 that follows it), ``score(example, output)`` gives one value in [0, 1] per metric for one output.
 A metric over a set of items is the mean of its per-item values.
 
@@ -13,8 +13,8 @@ metric. ``language_match`` and ``language_undetermined`` are reported beside it 
 the language-blind variants are kept, so the cost of switching languages shows as a gap.
 
 - math_reasoning: MGSM layout (``"{question_prefix} {question}\\n{answer_prefix}"``, target
-  ``" " + worked solution``), the same text as :func:`cltbook.data.math_example`. Metrics: strict
-  and flexible accuracy and no-answer rates (:mod:`cltbook.extract`), and
+  ``" " + worked solution``). Metrics: strict and flexible accuracy and no-answer rates
+  (:func:`cltbook.extract.math_scores`, shared with real data), and
   ``accuracy_strict_switch_aware`` (headline).
 - summarization: ``rougeL_char`` (:func:`~cltbook.world.summarization.rougeL_char`) and
   ``rougeL_char_switch_aware`` (headline, 0 off-language).
@@ -28,14 +28,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-from cltbook.extract import answers_match, extract_flexible, extract_strict
+from cltbook.example import Example
+from cltbook.extract import math_scores
 from cltbook.languages import WORLD_LANGUAGES, format_prompt, get_language
 from cltbook.world import instructions, math, summarization
 from cltbook.world.langid import UNDETERMINED, identify
 from cltbook.world.lexicon import fillings
 from cltbook.world.math import LeakError, assert_disjoint
 
-__all__ = ["ALPHABET_SAMPLE", "TASKS", "LeakError", "TaskExample", "WorldTask", "alphabet_texts",
+__all__ = ["ALPHABET_SAMPLE", "TASKS", "LeakError", "Example", "WorldTask", "alphabet_texts",
            "assert_disjoint"]
 
 # Training items per task and language rendered into :func:`alphabet_texts`, on top of the
@@ -44,28 +45,13 @@ ALPHABET_SAMPLE = 50
 
 
 @dataclass(frozen=True)
-class TaskExample:
-    """One item told in one language. ``prompt`` is the whole text the model sees, ``target`` what
-    should follow it (starting with the task's separator). ``answer`` is the number for math;
-    ``checks`` the instructions resolved in ``language`` for instruction following."""
-
-    task: str
-    language: str
-    item_id: str
-    prompt: str
-    target: str
-    answer: float | None = None
-    checks: tuple[instructions.Check, ...] = ()
-
-
-@dataclass(frozen=True)
 class WorldTask:
     """A task of the world: how to draw items, tell them and score outputs (module docstring)."""
 
     name: str
     items: Callable[..., list[Any]]
-    render: Callable[[Any, str], TaskExample]
-    score: Callable[[TaskExample, str], dict[str, float]]
+    render: Callable[[Any, str], Example]
+    score: Callable[[Example, str], dict[str, float]]
     metrics: tuple[str, ...]
     headline: str
 
@@ -74,55 +60,46 @@ class WorldTask:
             raise ValueError(f"{self.name}: headline {self.headline!r} is not among {self.metrics}")
 
 
-def _language_scores(example: TaskExample, output: str) -> tuple[bool, dict[str, float]]:
+def _language_scores(example: Example, output: str) -> tuple[bool, dict[str, float]]:
     found = identify(output)
     match = found == example.language
     return match, {"language_match": float(match), "language_undetermined": float(found == UNDETERMINED)}
 
 
-def _render_math(problem: math.Problem, language: str) -> TaskExample:
+def _render_math(problem: math.Problem, language: str) -> Example:
     rendered = math.render(problem, language)
-    return TaskExample(
+    return Example(
         task="math_reasoning", language=language, item_id=problem.item_id,
         prompt=format_prompt(language, rendered.question),
-        target=" " + rendered.solution, answer=float(rendered.answer),
+        completion=" " + rendered.solution, answer=float(rendered.answer),
     )
 
 
-def _score_math(example: TaskExample, output: str) -> dict[str, float]:
-    strict = extract_strict(output, example.language)
-    flexible = extract_flexible(output, example.language)
-    correct_strict = answers_match(strict, example.answer)
+def _score_math(example: Example, output: str) -> dict[str, float]:
+    scores = math_scores(output, example.language, example.answer)
     match, language = _language_scores(example, output)
-    return {
-        "accuracy_strict": float(correct_strict),
-        "accuracy_flexible": float(answers_match(flexible, example.answer)),
-        "no_answer_strict": float(strict is None),
-        "no_answer_flexible": float(flexible is None),
-        "accuracy_strict_switch_aware": float(correct_strict and match),
-        **language,
-    }
+    return {**scores, "accuracy_strict_switch_aware": float(scores["accuracy_strict"] and match), **language}
 
 
-def _render_summary(story: summarization.Story, language: str) -> TaskExample:
+def _render_summary(story: summarization.Story, language: str) -> Example:
     rendered = summarization.render(story, language)
-    return TaskExample("summarization", language, story.item_id, rendered.prompt,
+    return Example("summarization", language, story.item_id, rendered.prompt,
                        summarization.TARGET_SEPARATOR + rendered.target)
 
 
-def _score_summary(example: TaskExample, output: str) -> dict[str, float]:
-    rouge = summarization.rougeL_char(example.target.strip(), output.strip(), example.language)
+def _score_summary(example: Example, output: str) -> dict[str, float]:
+    rouge = summarization.rougeL_char(example.completion.strip(), output.strip(), example.language)
     match, language = _language_scores(example, output)
     return {"rougeL_char": rouge, "rougeL_char_switch_aware": rouge if match else 0.0, **language}
 
 
-def _render_instructions(item: instructions.InstructionItem, language: str) -> TaskExample:
+def _render_instructions(item: instructions.InstructionItem, language: str) -> Example:
     rendered = instructions.render(item, language)
-    return TaskExample("instruction_following", language, item.item_id, rendered.prompt,
+    return Example("instruction_following", language, item.item_id, rendered.prompt,
                        instructions.TARGET_SEPARATOR + rendered.target, checks=rendered.checks)
 
 
-def _score_instructions(example: TaskExample, output: str) -> dict[str, float]:
+def _score_instructions(example: Example, output: str) -> dict[str, float]:
     if not example.checks:
         raise ValueError(f"{example.item_id}: an instruction-following example needs its checks")
     followed = [instructions.passes(check, output) for check in example.checks]
@@ -176,5 +153,5 @@ def alphabet_texts(world_seed: int = 0) -> Iterator[str]:
             for item in task.items("train", ALPHABET_SAMPLE, world_seed):
                 example = task.render(item, code)
                 yield example.prompt
-                yield example.target
+                yield example.completion
 
