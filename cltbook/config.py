@@ -86,7 +86,12 @@ class WorldConfig:
     corpus_documents: int = 30_000
     # Approximate share of corpus documents per language; None means the world's default mix.
     language_shares: dict[str, float] | None = None
+    # Cross-lingual anchors, as shares of documents: parallel (English, then the same story in
+    # another language), code-switched (one story, each sentence in English or another language)
+    # and glossaries ("apples = manzanas"). See cltbook.world.corpus.
     parallel_share: float = 0.05
+    code_switch_share: float = 0.0
+    glossary_share: float = 0.0
     vocab_size: int = 1024
 
 
@@ -450,7 +455,12 @@ def validate(config: RunConfig) -> RunConfig:
 
     world = config.world
     _require(world.corpus_documents > 0, "world.corpus_documents", f"must be > 0, got {world.corpus_documents}")
-    _require(0 <= world.parallel_share <= 1, "world.parallel_share", f"must be in [0, 1], got {world.parallel_share}")
+    for name in ("parallel_share", "code_switch_share", "glossary_share"):
+        value = getattr(world, name)
+        _require(0 <= value <= 1, f"world.{name}", f"must be in [0, 1], got {value}")
+    anchors = world.parallel_share + world.code_switch_share + world.glossary_share
+    _require(anchors <= 1, "world.glossary_share",
+             f"parallel, code-switch and glossary shares sum to {anchors:g}, more than 1")
     _require(world.vocab_size >= 300, "world.vocab_size", f"must be >= 300, got {world.vocab_size}")
     if world.language_shares is not None:
         for code, share in world.language_shares.items():

@@ -208,7 +208,8 @@ def build_base_model(
     started = time.perf_counter()
     shares = world.language_shares or DEFAULT_LANGUAGE_SHARES
     documents = pretraining_documents(
-        world.corpus_documents, shares, world.parallel_share, world_seed=world.seed
+        world.corpus_documents, shares, world.parallel_share, world_seed=world.seed,
+        code_switch_share=world.code_switch_share, glossary_share=world.glossary_share,
     )
     texts = [doc.text for doc in documents]
     tokenizer = train_tokenizer(texts, world.vocab_size, alphabet=world_alphabet(world.seed))

@@ -3,8 +3,8 @@
 Computed once per base model, beside its cached weights, by the first run that uses it (the book
 never trains or evaluates a model; it reads the card the runs collected). Three tables:
 
-- ``corpus``: documents, tokens and token share per language (a parallel document counts for
-  both of its languages), and the number of distinct token types each language uses;
+- ``corpus``: documents, tokens and token share per language (a document's parts are counted
+  for their own languages: a parallel or code-switched one for both), and the number of distinct token types each language uses;
 - ``loss``: held-out next-token loss (nats per token) per language of the base model, against a
   unigram baseline fitted on the whole training corpus (add-one smoothing), each with a 95%
   bootstrap interval over held-out documents;
@@ -30,15 +30,6 @@ CARD_VERSION = 1
 HELD_OUT_DOCUMENTS = 200
 BOOTSTRAP_SAMPLES = 1000
 TABLES = ("corpus", "loss", "overlap")
-
-
-def _language_parts(document) -> list[tuple[str, str]]:
-    """(language, text) parts of a document; a parallel one ("en+es") holds one line each."""
-    languages = document.language.split("+")
-    parts = document.text.split("\n") if len(languages) > 1 else [document.text]
-    if len(parts) != len(languages):
-        raise ValueError(f"a {document.language} document has {len(parts)} lines")
-    return list(zip(languages, parts))
 
 
 def _ratio_interval(numerators: np.ndarray, denominators: np.ndarray, rng: np.random.Generator,
@@ -83,8 +74,9 @@ def compute(model, tokenizer, world: WorldConfig, base_model: BaseModelConfig, k
     from cltbook.world.corpus import held_out_documents
 
     shares = world.language_shares or DEFAULT_LANGUAGE_SHARES
-    documents = pretraining_documents(world.corpus_documents, shares, world.parallel_share, world_seed=world.seed)
-    parts = [part for document in documents for part in _language_parts(document)]
+    documents = pretraining_documents(world.corpus_documents, shares, world.parallel_share, world_seed=world.seed,
+                                      code_switch_share=world.code_switch_share, glossary_share=world.glossary_share)
+    parts = [part for document in documents for part in document.parts]
     encoded = tokenizer([text for _, text in parts], add_special_tokens=False)["input_ids"]
 
     counts = np.zeros(len(tokenizer), dtype=np.int64)

@@ -75,3 +75,55 @@ def test_sizes_span_an_order_of_magnitude():
     }
     assert counts["tiny"] < counts["small"] < counts["medium"]
     assert counts["medium"] / counts["tiny"] >= 10
+
+
+def test_the_world_card_describes_corpus_loss_and_overlap(tmp_path):
+    import numpy as np
+
+    from cltbook import worldcard
+
+    folder = world_base_model(TINY_WORLD, TINY_MODEL, tmp_path)
+    model, tok = load_model(folder)
+    tables = worldcard.ensure(folder, model, tok, TINY_WORLD, TINY_MODEL)
+    corpus, loss, overlap = tables["corpus"], tables["loss"], tables["overlap"]
+    assert set(corpus["language"]) == set(WORLD_LANGUAGES)
+    assert corpus["token_share"].sum() == pytest.approx(1.0)
+    for _, row in loss.iterrows():
+        assert row["ci_low"] <= row["loss"] <= row["ci_high"] and row["documents"] > 0
+    assert set(loss["predictor"]) == {"model", "unigram"}
+    matrix = overlap.pivot(index="language", columns="other", values="jaccard")
+    assert np.allclose(np.diag(matrix), 1.0) and np.allclose(matrix, matrix.T)
+    assert matrix.loc["es", "pt"] > matrix.loc["es", "ja"]  # shared script and words
+    # computed once: the second call reads the saved tables
+    stamp = (folder / "card" / "loss.parquet").stat().st_mtime_ns
+    again = worldcard.ensure(folder, model, tok, TINY_WORLD, TINY_MODEL)
+    assert (folder / "card" / "loss.parquet").stat().st_mtime_ns == stamp
+    assert again["loss"].equals(loss)
+
+
+BUILD_SCRIPT = """
+import sys
+from cltbook.config import BaseModelConfig, WorldConfig
+from cltbook.models import world_base_model
+import torch
+torch.set_num_threads(1)
+world_base_model(WorldConfig(corpus_documents=300, vocab_size=400),
+                 BaseModelConfig(size="tiny", pretrain_steps=3, pretrain_batch_size=4, pretrain_seq_len=32),
+                 sys.argv[1])
+"""
+
+
+def test_two_fresh_processes_build_byte_identical_models(tmp_path):
+    import hashlib
+    import subprocess
+    import sys
+
+    digests = []
+    for name in ("a", "b"):
+        subprocess.run([sys.executable, "-c", BUILD_SCRIPT, str(tmp_path / name)], check=True)
+        (folder,) = [
+            p for p in (tmp_path / name / "base_models").iterdir() if p.is_dir()]
+        files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())
+                 if p.name in ("model.safetensors", "tokenizer.json", "config.json")}
+        digests.append(files)
+    assert len(digests[0]) == 3 and digests[0] == digests[1]

@@ -216,3 +216,62 @@ def test_corpus_skips_first_steps_of_evaluation_problems():
     rerun = list(corpus._generate(300, shares, 0.05, 0, forbidden))
     assert len(rerun) == 300
     assert not {e for _, events in rerun for e in events} & forbidden
+
+
+# ---- cross-lingual anchors ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def anchored():
+    return pretraining_documents(3000, DEFAULT_LANGUAGE_SHARES, 0.05, code_switch_share=0.2, glossary_share=0.05)
+
+
+def test_knob_shares_are_met(anchored):
+    kinds = Counter("+" if "+" in d.language else "~" if "~" in d.language else "=" if "=" in d.language else "mono"
+                    for d in anchored)
+    assert abs(kinds["~"] / 3000 - 0.2) < 0.03 and abs(kinds["="] / 3000 - 0.05) < 0.015
+    assert abs(kinds["+"] / 3000 - 0.05) < 0.015
+
+
+def test_code_switched_documents_tell_one_story_in_two_languages(anchored):
+    from cltbook.world import identify
+
+    switched = [d for d in anchored if "~" in d.language]
+    mixed = 0
+    for doc in switched:
+        en, partner = doc.language.split("~")
+        assert en == "en" and partner in WORLD_LANGUAGES
+        for language, sentence in doc.parts:
+            assert language in (en, partner) and sentence in doc.text
+            if not re.fullmatch(r"[\d +=\-.]+", sentence):  # equations belong to every language
+                assert identify(sentence) == language, (sentence, language)
+        mixed += len({language for language, _ in doc.parts}) == 2
+    assert mixed / len(switched) > 0.5
+
+
+def test_glossaries_pair_a_word_with_its_own_translation(anchored):
+    glossaries = [d for d in anchored if "=" in d.language]
+    translations = {(noun["en"].word, noun[lang].word) for noun in OBJECTS.values() for lang in WORLD_LANGUAGES}
+    translations |= {(p.names["en"], p.names[lang]) for p in PEOPLE for lang in WORLD_LANGUAGES}
+    for doc in glossaries:
+        for line in doc.text.split("\n"):
+            assert tuple(line.split(" = ")) in translations, line
+
+
+def test_knobs_at_zero_leave_the_corpus_unchanged(documents):
+    assert pretraining_documents(2000, DEFAULT_LANGUAGE_SHARES, 0.05, code_switch_share=0.0,
+                                 glossary_share=0.0) == documents
+
+
+def test_knob_errors_name_the_knob():
+    with pytest.raises(ValueError, match="code_switch_share must be in"):
+        pretraining_documents(5, DEFAULT_LANGUAGE_SHARES, 0.0, code_switch_share=1.5)
+    with pytest.raises(ValueError, match="sum to 1.2"):
+        pretraining_documents(5, DEFAULT_LANGUAGE_SHARES, 0.6, code_switch_share=0.6)
+
+
+def test_held_out_documents_are_one_language_and_never_training_text(documents):
+    training = frozenset(d.text for d in documents)
+    held_out = corpus.held_out_documents("es", 300, exclude=training)
+    assert len(held_out) == 300 and {d.language for d in held_out} == {"es"}
+    assert not training & {d.text for d in held_out}
+    assert held_out == corpus.held_out_documents("es", 300, exclude=training)

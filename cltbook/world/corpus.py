@@ -21,7 +21,7 @@ from typing import Callable, Iterator, Mapping
 
 from cltbook.languages import WORLD_LANGUAGES, get_language
 from cltbook.world.lexicon import (
-    DAYS, OBJECT_KEYS, PEOPLE, PLACES, TEMPLATES, fill, join_sentences, verb_options,
+    DAYS, OBJECT_KEYS, OBJECTS, PEOPLE, PLACES, TEMPLATES, UNSPACED, fill, join_sentences, verb_options,
 )
 from cltbook.world.math import (
     MAX_EVAL_ITEMS, MAX_START, MIN_QUANTITY, apply, draw_step, equation, problems,
@@ -42,10 +42,43 @@ Sentence = Callable[[str], str]
 
 @dataclass(frozen=True)
 class Document:
-    """``language`` is a code, or "en+xx" for a parallel document (English, newline, xx)."""
+    """``language`` is a code; "en+xx" for a parallel document (English, newline, xx); "en~xx" for
+    a code-switched one (each sentence in English or xx); "en=xx" for a glossary. ``parts`` are
+    its (language, text) pieces, for counting tokens per language."""
 
     language: str
     text: str
+    parts: tuple[tuple[str, str], ...] = ()
+
+
+# Knobs for cross-lingual anchors, as shares of documents (``pretraining_documents``).
+KNOBS = ("parallel_share", "code_switch_share", "glossary_share")
+GLOSSARY_ENTRIES = (3, 6)
+
+
+def _mixed_text(pieces: list[tuple[str, str]]) -> str:
+    """Sentences of several languages as running text: no space after a ja/zh sentence unless it
+    ends in ASCII "." (as :func:`join_sentences`)."""
+    text = ""
+    for language, sentence in pieces:
+        if text and not (text.endswith(tuple("。！？")) and language in UNSPACED):
+            text += " "
+        text += sentence
+    return text
+
+
+def _glossary(rng: random.Random, partner: str) -> Document:
+    """Entries "word = translation" for objects and people, one per line: the lexicon's anchors."""
+    entries = []
+    for _ in range(rng.randint(*GLOSSARY_ENTRIES)):
+        if rng.random() < 0.5:
+            noun = OBJECTS[rng.choice(OBJECT_KEYS)]
+            entries.append((noun["en"].word, noun[partner].word))
+        else:
+            person = rng.choice(PEOPLE)
+            entries.append((person.names["en"], person.names[partner]))
+    parts = tuple(part for en, other in entries for part in (("en", en), (partner, other)))
+    return Document(f"en={partner}", "\n".join(f"{en} = {other}" for en, other in entries), parts)
 
 
 def _checked_shares(language_shares: Mapping[str, float]) -> dict[str, float]:
@@ -132,45 +165,67 @@ def _plan(rng: random.Random) -> tuple[list[Sentence], list[Event]]:
 
 
 def _generate(n_documents: int, shares: Mapping[str, float], parallel_share: float,
-              world_seed: int, guarded: frozenset[Event],
-              stream: str = "corpus") -> Iterator[tuple[Document, list[Event]]]:
+              world_seed: int, guarded: frozenset[Event], stream: str = "corpus",
+              code_switch_share: float = 0.0, glossary_share: float = 0.0,
+              ) -> Iterator[tuple[Document, list[Event]]]:
     rng = random.Random(f"cltbook-world:{world_seed}:{stream}")
     codes, weights = list(shares), list(shares.values())
     partners = [c for c in codes if c != "en"]
     partner_weights = [shares[c] for c in partners]
     made = 0
     while made < n_documents:
-        if rng.random() < parallel_share:
-            languages = ("en", rng.choices(partners, partner_weights)[0])
+        kind = rng.random()
+        if kind < parallel_share + code_switch_share + glossary_share:
+            partner = rng.choices(partners, partner_weights)[0]
+            if kind >= parallel_share + code_switch_share:
+                made += 1
+                yield _glossary(rng, partner), []
+                continue
+            languages = ("en", partner)
         else:
             languages = (rng.choices(codes, weights)[0],)
         sentences, events = _plan(rng)
         if any(event in guarded for event in events):
             continue
-        text = "\n".join(join_sentences(lang, [s(lang) for s in sentences]) for lang in languages)
+        if len(languages) == 2 and kind >= parallel_share:  # code-switched, sentence by sentence
+            pieces = [(lang, s(lang)) for s in sentences for lang in [rng.choice(languages)]]
+            made += 1
+            yield Document(f"en~{partner}", _mixed_text(pieces), tuple(pieces)), events
+            continue
+        parts = tuple((lang, join_sentences(lang, [s(lang) for s in sentences])) for lang in languages)
         made += 1
-        yield Document("+".join(languages), text), events
+        yield Document("+".join(languages), "\n".join(text for _, text in parts), parts), events
 
 
 def pretraining_documents(n_documents: int, language_shares: Mapping[str, float],
-                          parallel_share: float, world_seed: int = 0) -> list[Document]:
+                          parallel_share: float, world_seed: int = 0, *,
+                          code_switch_share: float = 0.0, glossary_share: float = 0.0) -> list[Document]:
     """``n_documents`` short stories, deterministic from ``world_seed``.
 
     ``language_shares`` (code -> share, summing to 1; missing codes get none) are the expected
     shares of documents per language, not of tokens: a first approximation, since sentence lengths
     differ by language. ``parallel_share`` of the documents are parallel: English followed by the
     same story in another language drawn by the shares of the non-English languages (English text
-    appears in them even if English has no share of its own).
+    appears in them even if English has no share of its own). ``code_switch_share`` of them tell
+    one story switching between English and such a language sentence by sentence;
+    ``glossary_share`` are short glossaries ("apples = manzanas") of objects and names. The three
+    knobs are the world's cross-lingual anchors (:data:`KNOBS`); their sum is at most 1.
     """
     if n_documents < 0:
         raise ValueError(f"n_documents must be >= 0, got {n_documents}")
     shares = _checked_shares(language_shares)
-    if not 0 <= parallel_share <= 1:
-        raise ValueError(f"parallel_share must be in [0, 1], got {parallel_share}")
-    if parallel_share > 0 and not set(shares) - {"en"}:
-        raise ValueError("parallel_share > 0 needs a non-English language with a positive share")
+    knobs = {"parallel_share": parallel_share, "code_switch_share": code_switch_share,
+             "glossary_share": glossary_share}
+    for name, value in knobs.items():
+        if not 0 <= value <= 1:
+            raise ValueError(f"{name} must be in [0, 1], got {value}")
+    if sum(knobs.values()) > 1:
+        raise ValueError(f"parallel, code-switched and glossary shares sum to {sum(knobs.values()):g} > 1")
+    if sum(knobs.values()) > 0 and not set(shares) - {"en"}:
+        raise ValueError("cross-lingual documents need a non-English language with a positive share")
     guarded = _eval_first_steps(world_seed)
-    return [doc for doc, _ in _generate(n_documents, shares, parallel_share, world_seed, guarded)]
+    return [doc for doc, _ in _generate(n_documents, shares, parallel_share, world_seed, guarded,
+                                        code_switch_share=code_switch_share, glossary_share=glossary_share)]
 
 
 def held_out_documents(language: str, count: int, world_seed: int = 0,

@@ -14,7 +14,8 @@ the language-blind variants are kept, so the cost of switching languages shows a
 
 - math_reasoning: MGSM layout (``"{question_prefix} {question}\\n{answer_prefix}"``, target
   ``" " + worked solution``). Metrics: strict and flexible accuracy and no-answer rates
-  (:func:`cltbook.extract.math_scores`, shared with real data), and
+  (:func:`cltbook.extract.math_scores`, shared with real data), ``first_step_correct`` (the first
+  worked equation exactly right, in any language: per-step credit), and
   ``accuracy_strict_switch_aware`` (headline).
 - summarization: ``rougeL_char`` (:func:`~cltbook.world.summarization.rougeL_char`) and
   ``rougeL_char_switch_aware`` (headline, 0 off-language).
@@ -25,6 +26,7 @@ the language-blind variants are kept, so the cost of switching languages shows a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -75,10 +77,18 @@ def _render_math(problem: math.Problem, language: str) -> Example:
     )
 
 
+_EQUATION = re.compile(r"\d+ [+-] \d+ = \d+\.")
+
+
 def _score_math(example: Example, output: str) -> dict[str, float]:
     scores = math_scores(output, example.language, example.answer)
     match, language = _language_scores(example, output)
-    return {**scores, "accuracy_strict_switch_aware": float(scores["accuracy_strict"] and match), **language}
+    # Per-step credit: the first worked equation exactly right, whatever language surrounds it
+    # (errors compound over 2-3 steps, so partial transfer shows here before it shows in accuracy).
+    first = _EQUATION.search(output)
+    first_step = first is not None and first.group() == _EQUATION.search(example.completion).group()
+    return {**scores, "accuracy_strict_switch_aware": float(scores["accuracy_strict"] and match),
+            "first_step_correct": float(first_step), **language}
 
 
 def _render_summary(story: summarization.Story, language: str) -> Example:
@@ -122,7 +132,7 @@ TASKS: dict[str, WorldTask] = {
         WorldTask(
             "math_reasoning", math.problems, _render_math, _score_math,
             ("accuracy_strict", "accuracy_flexible", "no_answer_strict", "no_answer_flexible",
-             "accuracy_strict_switch_aware", *_LANGUAGE_METRICS),
+             "accuracy_strict_switch_aware", "first_step_correct", *_LANGUAGE_METRICS),
             headline="accuracy_strict_switch_aware",
         ),
         WorldTask(
