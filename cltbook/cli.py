@@ -12,6 +12,12 @@ from cltbook.config import ConfigError, dump_yaml, load_study
 def _cmd_run(args: argparse.Namespace) -> int:
     from cltbook.study import run_study
 
+    executor = None
+    if args.executor == "ray":
+        from cltbook.executors import RayExecutor
+
+        executor = RayExecutor(args.ray_address, threads=args.threads or 1, gpus=args.gpus_per_run,
+                               timeout=args.timeout, auth_mode=args.ray_auth_mode)
     outcome = run_study(
         args.study,
         runs_root=args.runs_dir,
@@ -19,6 +25,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         threads=args.threads,
         dry_run=args.dry_run,
         retry_failed=args.retry_failed,
+        executor=executor,
+        workers=args.workers,
+        timeout=args.timeout,
     )
     if not args.dry_run:
         print(f"{len(outcome['ok'])} ran, {len(outcome['failed'])} failed, {len(outcome['skipped'])} skipped")
@@ -85,9 +94,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = study_command("run", "execute every run of a study that has no record")
     p.add_argument("--cache-dir", default=".cache", help="base models and other caches (default: .cache)")
-    p.add_argument("--threads", type=int, default=0, help="torch threads per run (0: all cores)")
+    p.add_argument("--threads", type=int, default=0, help="torch threads per run (0: the cores divided among the local workers)")
     p.add_argument("--dry-run", action="store_true", help="list what would run or be skipped")
     p.add_argument("--retry-failed", action="store_true", help="also re-run runs recorded as failed")
+    p.add_argument("--workers", type=int, default=1, help="local runs at a time (default 1)")
+    p.add_argument("--timeout", type=float, default=None, help="stop a run after this many seconds (failed)")
+    p.add_argument("--executor", choices=("local", "ray"), default="local", help="where runs execute")
+    p.add_argument("--ray-address", default="auto", help="Ray cluster address (executor ray)")
+    p.add_argument("--ray-auth-mode", choices=("token", "disabled"), default="token",
+                   help="RAY_AUTH_MODE for the driver; the cluster must use the same (default token)")
+    p.add_argument("--gpus-per-run", type=float, default=0, help="GPUs each Ray task asks for")
     p.set_defaults(func=_cmd_run)
 
     p = study_command("status", "list done / failed / pending runs")

@@ -19,6 +19,7 @@ import os
 import platform
 import subprocess
 import tempfile
+import threading
 import time
 from contextlib import contextmanager
 from importlib import metadata
@@ -227,10 +228,21 @@ class RunWriter:
         torch.set_num_threads(self.threads)
         self.timings: dict[str, float] = {}
         self.notes: dict[str, Any] = {}
+        self.started_at = time.time()
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        # A kernel whose driver died must not finish the run later: it exits as soon as its parent
+        # process is gone (the parent is the papermill process, or Jupyter when run by hand).
+        self._parent = os.getppid()
+        threading.Thread(target=self._exit_when_orphaned, daemon=True).start()
         from cltbook.config import dump_yaml
 
         atomic_write_text(self.run_dir / "config.yaml", dump_yaml(config))
+
+    def _exit_when_orphaned(self, every: float = 0.5) -> None:
+        while True:
+            if os.getppid() != self._parent:
+                os._exit(1)
+            time.sleep(every)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -269,10 +281,15 @@ class RunWriter:
             "status": "ok",
             "config": self.config.to_dict(),
             "cache_version": CACHE_VERSION,
-            "provenance": provenance(self.threads),
+            "provenance": {**provenance(self.threads), "pid": os.getpid(), "host": platform.node()},
+            # where it ran: set by the driver's executor; "notebook" when executed by hand
+            "executor": json.loads(os.environ.get("CLTBOOK_EXECUTOR") or '{"name": "notebook"}'),
             "timings": self.timings,
+            "wall_clock": {"started": self.started_at, "finished": time.time()},  # Unix seconds
             **self.notes,
         }
+        if os.getppid() != self._parent:  # orphaned between the check above and now
+            os._exit(1)
         write_record(self.run_dir, record)
         (self.run_dir / STAGE).unlink(missing_ok=True)
         return record

@@ -8,15 +8,18 @@ non-zero at the end.
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
-import traceback
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
 from tqdm import tqdm
 
 from cltbook.config import RunConfig, StudyConfig, load_study
@@ -24,6 +27,7 @@ from cltbook.store import (
     RECORD,
     STAGE,
     atomic_write_parquet,
+    atomic_write_text,
     collect,
     read_record,
     study_dir,
@@ -71,64 +75,142 @@ def notebook_parameters(config: RunConfig, run_dir: Path, cache_dir: Path, threa
     return {**config.to_dict(), "run_dir": str(run_dir), "cache_dir": str(cache_dir), "threads": threads}
 
 
-def execute_run(
-    config: RunConfig, run_dir: Path, root: Path, cache_dir: Path, threads: int
-) -> dict[str, Any]:
-    """Execute the run notebook for one config; return its record (status ok or failed)."""
-    import papermill
+PARAMETERS = "parameters.yaml"  # what papermill was given, beside the executed notebook
+LOG = "run.log"  # papermill's log of the run: every cell's output as it happens
+EXECUTOR_VARIABLE = "CLTBOOK_EXECUTOR"  # where a run was executed, read by the notebook's RunWriter
 
+
+def _notebook_error(executed: Path) -> str | None:
+    """"ExceptionName: message" of the cell that failed in an executed notebook, if any."""
+    try:
+        notebook = json.loads(executed.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    for cell in notebook.get("cells", []):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error" and output.get("ename") != "PapermillExecutionError":
+                return f"{output['ename']}: {output.get('evalue', '')}".strip()
+    return None
+
+
+def execute_run(
+    config: RunConfig, run_dir: Path, root: Path, cache_dir: Path, threads: int,
+    timeout: float | None = None, executor: dict[str, Any] | None = None,
+    notebook: Path | None = None,
+) -> dict[str, Any]:
+    """Execute the run notebook for one config in a papermill process; return its record
+    (status ok or failed). The process's output goes to run.log; past ``timeout`` seconds the
+    process is killed (its kernel notices and exits without writing a record) and the run is
+    recorded as failed."""
     shutil.rmtree(run_dir, ignore_errors=True)  # a crashed attempt's leftovers are not evidence
     run_dir.mkdir(parents=True)
     started = time.perf_counter()
-    try:
-        papermill.execute_notebook(
-            str(root / NOTEBOOK),
-            str(run_dir / EXECUTED),
-            parameters=notebook_parameters(config, run_dir.resolve(), cache_dir.resolve(), threads),
-            cwd=str(root),
-            kernel_name="python3",
-            progress_bar=False,
-        )
-    except Exception as err:  # a failing run is recorded and the sweep goes on
-        record = {
-            "run_id": config.run_id,
-            "label": config.label,
-            "status": "failed",
-            "error": f"{type(err).__name__}: {str(err).strip().splitlines()[-1] if str(err).strip() else ''}",
-            "traceback": traceback.format_exc(),
-            "config": config.to_dict(),
-            "seconds": round(time.perf_counter() - started, 3),
-        }
-        write_record(run_dir, record)
+    parameters = notebook_parameters(config, run_dir.resolve(), cache_dir.resolve(), threads)
+    atomic_write_text(run_dir / PARAMETERS, yaml.safe_dump(parameters, sort_keys=False, allow_unicode=True))
+    command = [
+        sys.executable, "-m", "papermill", str(notebook or root / NOTEBOOK), str(run_dir / EXECUTED),
+        "-f", str(run_dir / PARAMETERS), "--cwd", str(root), "-k", "python3",
+        "--log-output", "--no-progress-bar",
+    ]
+    env = {**os.environ, EXECUTOR_VARIABLE: json.dumps(executor or {"name": "local"})}
+    error = None
+    with open(run_dir / LOG, "wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root)
+        try:
+            code = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            code, error = None, f"TimeoutError: the run took longer than {timeout:g} s and was stopped"
+        except BaseException:  # the driver is interrupted: take the run down with it
+            process.kill()
+            process.wait()
+            raise
+    record = read_record(run_dir)
+    if code == 0 and record is not None:
         (run_dir / STAGE).unlink(missing_ok=True)
         return record
-    record = read_record(run_dir)
-    if record is None:
-        raise RuntimeError(f"{run_dir}: the notebook finished without writing {RECORD}")
+    if error is None:
+        error = _notebook_error(run_dir / EXECUTED) or (
+            f"RuntimeError: papermill exited with code {code}" if code else
+            f"RuntimeError: the notebook finished without writing {RECORD}")
+    log_tail = (run_dir / LOG).read_text(encoding="utf-8", errors="replace").splitlines()[-80:]
+    record = {
+        "run_id": config.run_id,
+        "label": config.label,
+        "status": "failed",
+        "error": error,
+        "traceback": "\n".join(log_tail),
+        "config": config.to_dict(),
+        "executor": executor or {"name": "local"},
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    write_record(run_dir, record)
+    (run_dir / STAGE).unlink(missing_ok=True)
     return record
 
 
-@contextmanager
-def _show_stage(bar, label: str, run_dir: Path, every: float = 1.0):
-    """Keep the progress bar's postfix at "<run label>: <stage>" while a run executes."""
-    stop = threading.Event()
+class _StageDisplay:
+    """Keeps the progress bar's postfix at the stages of the runs in flight
+    ("<label>: train 120/400"), read from their stage files every second."""
 
-    def poll() -> None:
-        while not stop.wait(every):
-            try:
-                stage = (run_dir / STAGE).read_text()
-            except OSError:
-                stage = "starting"
-            bar.set_postfix_str(f"{label}: {stage}")
+    def __init__(self, bar, every: float = 1.0):
+        self.bar, self.every = bar, every
+        self.active: dict[Path, str] = {}
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._poll, daemon=True)
 
-    bar.set_postfix_str(f"{label}: starting")
-    watcher = threading.Thread(target=poll, daemon=True)
-    watcher.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        watcher.join()
+    def add(self, label: str, run_dir: Path) -> None:
+        with self.lock:
+            self.active[run_dir] = label
+
+    def remove(self, run_dir: Path) -> None:
+        with self.lock:
+            self.active.pop(run_dir, None)
+
+    def _poll(self) -> None:
+        while not self.stop.wait(self.every):
+            with self.lock:
+                active = list(self.active.items())
+            shown = []
+            for run_dir, label in active:
+                try:
+                    stage = (run_dir / STAGE).read_text()
+                except OSError:
+                    stage = "starting"
+                shown.append(f"{label}: {stage}")
+            self.bar.set_postfix_str(" | ".join(shown))
+
+    def __enter__(self) -> "_StageDisplay":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
+def estimate_seconds(statuses: list[RunStatus], todo: list[RunStatus]) -> tuple[float | None, int]:
+    """Expected serial seconds for ``todo`` from the finished runs of the study: the median time
+    of finished runs with the same model size and number of tasks, else of all finished runs.
+    Returns (seconds or None when nothing has finished, number of finished runs used)."""
+    import statistics
+
+    def seconds(record: dict[str, Any]) -> float:
+        return sum(record.get("timings", {}).values())
+
+    finished = [s for s in statuses if s.state == "done" and s.record]
+    if not finished:
+        return None, 0
+    overall = statistics.median(seconds(s.record) for s in finished)
+    total = 0.0
+    for status in todo:
+        alike = [seconds(s.record) for s in finished
+                 if s.config.base_model.size == status.config.base_model.size
+                 and len(s.config.tasks) == len(status.config.tasks)]
+        total += statistics.median(alike) if alike else overall
+    return total, len(finished)
 
 
 def run_study(
@@ -140,11 +222,18 @@ def run_study(
     retry_failed: bool = False,
     echo=print,
     root: Path | None = None,
+    executor=None,
+    workers: int = 1,
+    timeout: float | None = None,
 ) -> dict[str, list[str]]:
-    """Execute every run of a study that has no record (and failed ones with `retry_failed`)."""
+    """Execute every run of a study that has no record (and failed ones with `retry_failed`),
+    on ``executor`` (default: a :class:`~cltbook.executors.LocalExecutor` with ``workers``)."""
+    from cltbook.executors import LocalExecutor
+
     study = load_study(study_path)  # validated whole before anything runs
     root = root or project_root()
     runs_root, cache_dir = Path(runs_root), Path(cache_dir)
+    executor = executor or LocalExecutor(workers=workers, threads=threads, timeout=timeout)
     statuses = run_statuses(study, runs_root)
     todo = [s for s in statuses if s.state == "pending" or (retry_failed and s.state == "failed")]
     outcome: dict[str, list[str]] = {
@@ -156,17 +245,26 @@ def run_study(
         for s in statuses:
             action = "run " if s in todo else "skip"
             echo(f"{action} {s.config.run_id} {s.config.label} ({s.state}{': ' + s.reason if s.reason else ''})")
-        echo(f"{len(todo)} to run, {len(statuses) - len(todo)} to skip")
+        eta, based_on = estimate_seconds(statuses, todo)
+        estimate = (f"; ETA ~{eta / 60 / getattr(executor, 'workers', 1):.1f} min with {getattr(executor, 'workers', 1)} "
+                    f"worker(s), from {based_on} finished runs (base models not yet cached add their "
+                    "pretraining)" if eta is not None and todo else "; no finished run to estimate an ETA from" if todo else "")
+        echo(f"{len(todo)} to run, {len(statuses) - len(todo)} to skip{estimate}")
         return outcome
-    echo(f"study {study.name}: {len(statuses)} runs, {len(todo)} to run, {len(statuses) - len(todo)} skipped")
-    with tqdm(todo, desc=study.name, unit="run", disable=not todo) as bar:
-        for status in bar:
-            run_dir = study_dir(runs_root, study.name) / status.config.run_id
-            with _show_stage(bar, status.config.label, run_dir):
-                record = execute_run(status.config, run_dir, root, cache_dir, threads)
-            outcome["ok" if record["status"] == "ok" else "failed"].append(status.config.run_id)
-            if record["status"] != "ok":
-                tqdm.write(f"FAILED {status.config.run_id} {status.config.label}: {record['error']}")
+    echo(f"study {study.name}: {len(statuses)} runs, {len(todo)} to run, {len(statuses) - len(todo)} skipped"
+         f" ({executor.name} executor)")
+    folder = study_dir(runs_root, study.name)
+    jobs = [(s.config, folder / s.config.run_id) for s in todo]
+    with tqdm(total=len(todo), desc=study.name, unit="run", disable=not todo) as bar, _StageDisplay(bar) as stages:
+        for config, record in executor.run(jobs, root, cache_dir,
+                                           started=lambda job: stages.add(job[0].label, job[1])):
+            stages.remove(folder / config.run_id)
+            bar.update(1)
+            ok = record is not None and record["status"] == "ok"
+            outcome["ok" if ok else "failed"].append(config.run_id)
+            if not ok:
+                error = record["error"] if record else "no record came back"
+                tqdm.write(f"FAILED {config.run_id} {config.label}: {error} (log: {folder / config.run_id / LOG})")
     return outcome
 
 
