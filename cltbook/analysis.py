@@ -11,6 +11,13 @@ from cltbook.languages import PAPER_ANCHOR, PAPER_SEEN, PAPER_UNSEEN
 PAPER_LANGUAGE_ORDER = (PAPER_ANCHOR, *PAPER_SEEN, *PAPER_UNSEEN)
 ROLE_ORDER = ("anchor", "seen", "unseen")
 PALETTE = "colorblind"  # one colour-blind-safe palette for every figure
+# Each world task's language-blind twin of its headline metric: the gap is answers in the wrong language.
+LANGUAGE_BLIND = {
+    "math_reasoning": "accuracy_flexible",
+    "summarization": "rougeL_char",
+    "instruction_following": "prompt_strict_any_language",
+}
+DEFAULT_SEEN = ("es", "fr", "ja", "zh")
 
 
 def set_style() -> None:
@@ -24,6 +31,17 @@ def language_order(languages) -> list[str]:
     return ordered + sorted(present - set(ordered))
 
 
+def single_task_runs(results: pd.DataFrame, size: str | None = None) -> pd.DataFrame:
+    """Rows of single-task augmentation runs with the paper's language mix, on ``size`` (default:
+    the smallest base model that has such runs) — the paper's main design."""
+    rows = results[(results["setting"] == "single") & (results["mixture_design"] == "augmentation")
+                   & (results["seen_languages"] == ",".join(DEFAULT_SEEN))]
+    if size is None and len(rows):
+        counts = rows.groupby("model_size")["run_id"].nunique()
+        size = counts.idxmax()  # the size with the full grid
+    return rows[rows["model_size"] == size] if size is not None else rows
+
+
 def language_by_n_table(results: pd.DataFrame, task: str, metric: str, **filters) -> pd.DataFrame:
     """Languages × n per language, mean over seeds — the shape of the paper's appendix tables."""
     rows = results[(results["task"] == task) & (results["metric"] == metric)]
@@ -35,7 +53,7 @@ def language_by_n_table(results: pd.DataFrame, task: str, metric: str, **filters
     return table
 
 
-def plot_language_curves(results: pd.DataFrame, task: str, metric: str, ax=None, **filters):
+def plot_language_curves(results: pd.DataFrame, task: str, metric: str, ax=None, legend: bool = True, **filters):
     """Metric against n per language, one line per language, styled by role."""
     rows = results[(results["task"] == task) & (results["metric"] == metric)]
     for column, value in filters.items():
@@ -51,5 +69,8 @@ def plot_language_curves(results: pd.DataFrame, task: str, metric: str, ax=None,
     ax.set_xlim(left=0)
     ax.set_xlabel("examples added per seen language (n, symlog scale)")
     ax.set_ylabel(f"{metric} (0–1)")
-    ax.legend(bbox_to_anchor=(1.02, 1), loc="upper left", fontsize="small")
+    if legend:
+        ax.legend(bbox_to_anchor=(1.02, 1), loc="upper left", fontsize="small")
+    elif ax.get_legend() is not None:
+        ax.get_legend().remove()
     return ax

@@ -68,12 +68,15 @@ class ModelSize:
     intermediate_size: int
 
 
-# Base model shapes; they span about an order of magnitude of non-embedding parameters
-# (cltbook.models.parameter_counts). Kept here so validating a study needs no torch.
+# Base model shapes. tiny, small and medium span an order of magnitude of non-embedding
+# parameters (0.36M, 0.85M, 3.6M; cltbook.models.parameter_counts); micro (0.1M, two layers) is
+# for tests and smoke runs only: too shallow to learn 2-3-step arithmetic. Kept here so validating
+# a study needs no torch.
 MODEL_SIZES: dict[str, ModelSize] = {
-    "tiny": ModelSize(hidden_size=64, num_layers=2, num_heads=4, intermediate_size=192),
+    "micro": ModelSize(hidden_size=64, num_layers=2, num_heads=4, intermediate_size=192),
+    "tiny": ModelSize(hidden_size=96, num_layers=3, num_heads=4, intermediate_size=288),
     "small": ModelSize(hidden_size=128, num_layers=4, num_heads=4, intermediate_size=384),
-    "medium": ModelSize(hidden_size=192, num_layers=6, num_heads=6, intermediate_size=512),
+    "medium": ModelSize(hidden_size=224, num_layers=6, num_heads=7, intermediate_size=608),
 }
 
 

@@ -213,6 +213,41 @@ def estimate_seconds(statuses: list[RunStatus], todo: list[RunStatus]) -> tuple[
     return total, len(finished)
 
 
+def pretrain_base_models(configs: list[RunConfig], cache_dir: Path, threads: int = 0, echo=print) -> dict[str, float]:
+    """Build every world base model the runs need and the cache lacks, one after another with all
+    ``threads`` (0: every core), before any run starts: parallel workers would otherwise each
+    pretrain with a share of the cores, or wait on one another's lock. Returns seconds per model."""
+    import torch
+
+    from cltbook.models import base_model_key, world_base_model
+
+    needed: dict[str, RunConfig] = {}
+    for config in configs:
+        if config.base_model.source == "world":
+            key = base_model_key(config.world, config.base_model)
+            if not (cache_dir / "base_models" / key / "pretraining.json").is_file():
+                needed.setdefault(key, config)
+    seconds: dict[str, float] = {}
+    if not needed:
+        return seconds
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads or os.cpu_count() or 1)
+    try:
+        for key, config in needed.items():
+            spec = config.base_model
+            with tqdm(total=spec.pretrain_steps, desc=f"pretrain {spec.size} ({key})", unit="step") as bar:
+                def progress(done: int, total: int, *_: Any) -> None:
+                    bar.update(done - bar.n)
+                started = time.perf_counter()
+                world_base_model(config.world, spec, cache_dir, progress=progress)
+                seconds[key] = round(time.perf_counter() - started, 1)
+    finally:
+        torch.set_num_threads(previous)
+    echo(f"pretrained {len(seconds)} base model(s) in {sum(seconds.values()):.0f} s: "
+         + ", ".join(f"{needed[k].base_model.size} {v:.0f} s" for k, v in seconds.items()))
+    return seconds
+
+
 def run_study(
     study_path: str | Path,
     runs_root: str | Path = "runs",
@@ -253,6 +288,8 @@ def run_study(
         return outcome
     echo(f"study {study.name}: {len(statuses)} runs, {len(todo)} to run, {len(statuses) - len(todo)} skipped"
          f" ({executor.name} executor)")
+    if executor.name == "local":  # Ray workers build base models on their own nodes
+        pretrain_base_models([s.config for s in todo], cache_dir, threads=threads, echo=echo)
     folder = study_dir(runs_root, study.name)
     jobs = [(s.config, folder / s.config.run_id) for s in todo]
     with tqdm(total=len(todo), desc=study.name, unit="run", disable=not todo) as bar, _StageDisplay(bar) as stages:

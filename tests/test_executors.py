@@ -27,7 +27,7 @@ SIX_RUNS = {
     "name": "six",
     "base": {
         "world": {"corpus_documents": 600, "vocab_size": 400},
-        "base_model": {"size": "tiny", "pretrain_steps": 10},
+        "base_model": {"size": "micro", "pretrain_steps": 10},
         "mixture": {"anchor_examples": 30},
         "training": {"max_steps": 6, "eval_every": 3, "validation_per_language": 4},
         "evaluation": {"items_per_language": 4, "max_new_tokens": 12},

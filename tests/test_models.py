@@ -18,7 +18,7 @@ from cltbook.models import (
 from cltbook.world import problems, render
 
 TINY_WORLD = WorldConfig(corpus_documents=300, vocab_size=400)
-TINY_MODEL = BaseModelConfig(size="tiny", pretrain_steps=3, pretrain_batch_size=4, pretrain_seq_len=32)
+TINY_MODEL = BaseModelConfig(size="micro", pretrain_steps=3, pretrain_batch_size=4, pretrain_seq_len=32)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def test_base_model_is_cached_by_its_config(tmp_path):
     before = (folder / "model.safetensors").stat().st_mtime_ns
     assert world_base_model(TINY_WORLD, TINY_MODEL, tmp_path) == folder  # a hit: nothing rebuilt
     assert (folder / "model.safetensors").stat().st_mtime_ns == before
-    other = BaseModelConfig(size="tiny", pretrain_steps=4, pretrain_batch_size=4, pretrain_seq_len=32)
+    other = BaseModelConfig(size="micro", pretrain_steps=4, pretrain_batch_size=4, pretrain_seq_len=32)
     assert base_model_key(TINY_WORLD, other) != folder.name
     model, tok = load_model(folder)
     counts = parameter_counts(model)
@@ -73,7 +73,7 @@ def test_sizes_span_an_order_of_magnitude():
         size: parameter_counts(LlamaForCausalLM(llama_config(size, 1000, FakeTokenizer())))["non_embedding"]
         for size in MODEL_SIZES
     }
-    assert counts["tiny"] < counts["small"] < counts["medium"]
+    assert counts["micro"] < counts["tiny"] < counts["small"] < counts["medium"]
     assert counts["medium"] / counts["tiny"] >= 10
 
 
@@ -108,7 +108,7 @@ from cltbook.models import world_base_model
 import torch
 torch.set_num_threads(1)
 world_base_model(WorldConfig(corpus_documents=300, vocab_size=400),
-                 BaseModelConfig(size="tiny", pretrain_steps=3, pretrain_batch_size=4, pretrain_seq_len=32),
+                 BaseModelConfig(size="micro", pretrain_steps=3, pretrain_batch_size=4, pretrain_seq_len=32),
                  sys.argv[1])
 """
 
