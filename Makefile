@@ -7,6 +7,8 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STUDY  ?= studies/default.yaml
 TORCH_CPU ?= torch==2.13.0
+# Runs executed at a time; each gets the cores divided among the workers (see README: measured).
+WORKERS ?= 2
 export HF_HUB_OFFLINE ?= 1
 
 STUDY_NAME = $(shell $(PY) -c "import yaml,sys; print(yaml.safe_load(open('$(STUDY)'))['name'])")
@@ -29,7 +31,7 @@ $(VENV)/.installed: $(PY) pyproject.toml constraints.txt
 install: $(VENV)/.installed
 
 study: install
-	$(VENV)/bin/cltbook run $(STUDY)
+	$(VENV)/bin/cltbook run $(STUDY) --workers $(WORKERS)
 
 collect: study
 	$(VENV)/bin/cltbook collect $(STUDY)
