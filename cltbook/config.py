@@ -593,7 +593,8 @@ class StudyBlock:
 class StudyConfig:
     """A study: a base RunConfig (partial; defaults fill the rest) and a grid of overrides.
 
-    `grid` maps dotted field paths to lists of values; the runs are their cartesian product.
+    `grid` maps dotted field paths to lists of values; the runs are their cartesian product. A key
+    naming several paths ("seed,data_seed") varies them together, one list of values per entry.
     `blocks` adds further grids, each on top of the base with overrides of its own (e.g. extra
     seeds at a few points only); a setting reached by two blocks is one run.
     """
@@ -647,16 +648,27 @@ def _merged(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
 
 def _expand_grid(study_name: str, base: dict[str, Any], grid: dict[str, list[Any]], where: str,
                  runs: dict[str, RunConfig]) -> None:
-    for dotted, values in grid.items():
-        _check_grid_path(dotted)
+    """The cartesian product of ``grid``. A key naming several paths ("seed,data_seed") varies
+    them together: its values are lists with one entry per path."""
+    for key, values in grid.items():
+        paths = [p.strip() for p in key.split(",")]
+        for dotted in paths:
+            _check_grid_path(dotted)
         if not isinstance(values, list) or not values:
-            raise ConfigError(f"{where}grid.{dotted}", f"expected a non-empty list of values, got {values!r}")
+            raise ConfigError(f"{where}grid.{key}", f"expected a non-empty list of values, got {values!r}")
+        if len(paths) > 1:
+            for i, value in enumerate(values):
+                if not isinstance(value, list) or len(value) != len(paths):
+                    raise ConfigError(f"{where}grid.{key}[{i}]",
+                                      f"expected a list of {len(paths)} values (one per path), got {value!r}")
     keys = list(grid)
     for combination in itertools.product(*(grid[k] for k in keys)):
         data = copy.deepcopy(base)
         data["study"] = study_name
-        for dotted, value in zip(keys, combination):
-            _set_dotted(data, dotted, value)
+        for key, value in zip(keys, combination):
+            paths = [p.strip() for p in key.split(",")]
+            for dotted, one in zip(paths, value if len(paths) > 1 else [value]):
+                _set_dotted(data, dotted, one)
         try:
             config = run_config(data)
         except ConfigError as err:
@@ -675,7 +687,7 @@ def expand(study: StudyConfig) -> list[RunConfig]:
         _expand_grid(study.name, study.base, study.grid, "", runs)
     names = [block.name for block in study.blocks]
     for i, block in enumerate(study.blocks):
-        if names.count(block.name) > 1:
+        if block.name in names[:i]:
             raise ConfigError(f"blocks[{i}].name", f"{block.name!r} names two blocks")
         if "study" in block.base:
             raise ConfigError(f"blocks[{i}].base.study", "is set from the study's name; remove it")
