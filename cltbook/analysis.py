@@ -74,3 +74,48 @@ def plot_language_curves(results: pd.DataFrame, task: str, metric: str, ax=None,
     elif ax.get_legend() is not None:
         ax.get_legend().remove()
     return ax
+
+
+# --------------------------------------------------------------------------------------------
+# Averages over language groups with 95% intervals over items
+# --------------------------------------------------------------------------------------------
+
+LATIN = ("es", "fr", "pt")
+NON_LATIN = ("ja", "zh", "ko", "ar")
+
+
+def _items(predictions: pd.DataFrame, run_ids, task: str, metric: str) -> pd.DataFrame:
+    rows = predictions[predictions["run_id"].isin(list(run_ids)) & (predictions["task"] == task)]
+    return rows.pivot_table(index="item_id", columns="language", values=metric, aggfunc="mean")
+
+
+def group_estimate(predictions: pd.DataFrame, run_ids, task: str, metric: str, languages, n_boot: int = 1000):
+    """The mean of ``metric`` over ``languages`` (runs averaged per item, e.g. seeds) with a 95%
+    bootstrap interval resampling item ids jointly across languages."""
+    from cltbook.metrics import bootstrap_ci
+    from cltbook.report import Estimate
+
+    table = _items(predictions, run_ids, task, metric)[list(languages)]
+    value, low, high = bootstrap_ci(table, lambda t: float(t.to_numpy().mean()), n_boot=n_boot)
+    return Estimate(value, low, high)
+
+
+def difference_estimate(predictions: pd.DataFrame, runs_a, runs_b, task: str, metric: str, languages,
+                        n_boot: int = 1000):
+    """(runs_a minus runs_b) on the mean over ``languages``, items paired across the two."""
+    from cltbook.metrics import bootstrap_ci
+    from cltbook.report import Estimate
+
+    paired = pd.concat({"a": _items(predictions, runs_a, task, metric)[list(languages)],
+                        "b": _items(predictions, runs_b, task, metric)[list(languages)]}, axis=1).dropna()
+    value, low, high = bootstrap_ci(
+        paired, lambda t: float(t["a"].to_numpy().mean() - t["b"].to_numpy().mean()), n_boot=n_boot)
+    return Estimate(value, low, high)
+
+
+def run_ids(results: pd.DataFrame, **where) -> list[str]:
+    """Run ids whose tidy rows match every column == value in ``where``."""
+    rows = results.drop_duplicates("run_id")
+    for column, value in where.items():
+        rows = rows[rows[column] == value]
+    return list(rows["run_id"])
