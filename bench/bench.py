@@ -79,7 +79,7 @@ def main() -> None:
     args = parser.parse_args()
     threads = torch.get_num_threads()
     steps, repeats = (5, 1) if args.quick else (60, 5)
-    config = run_config({"base_model": {"size": args.size, "pretrain_steps": 10 if args.quick else 800},
+    config = run_config({"base_model": {"size": args.size, "pretrain_steps": 10 if args.quick else 700},
                          "world": {"corpus_documents": 2000} if args.quick else {},
                          "mixture": {"anchor_examples": 500}, "evaluation": {"items_per_language": 25},
                          "training": {"max_steps": steps, "eval_every": 10**6, "select_checkpoint": "last",

@@ -24,7 +24,7 @@ from cltbook.study import run_study  # noqa: E402
 
 STUDY = {
     "name": "bench-workers",
-    "base": {"base_model": {"size": "tiny", "pretrain_steps": 800}, "mixture": {"anchor_examples": 500},
+    "base": {"base_model": {"size": "tiny", "pretrain_steps": 700}, "mixture": {"anchor_examples": 500},
              "training": {"max_steps": 100, "validation_per_language": 16}, "evaluation": {"items_per_language": 20}},
     "grid": {"mixture.n_per_language": [0, 30, 300], "seed,data_seed": [[0, 0], [1, 1]]},
 }
