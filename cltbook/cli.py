@@ -1,4 +1,4 @@
-"""`cltbook run | status | collect | show` — the command line over `cltbook.study`."""
+"""`cltbook run | status | verify | collect | show | book` — the command line over `cltbook.study`."""
 
 from __future__ import annotations
 
@@ -76,6 +76,15 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from cltbook.verify import verify_study
+
+    problems = verify_study(args.study, runs_root=args.runs_dir)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return 1 if problems else 0
+
+
 def _cmd_book(args: argparse.Namespace) -> int:
     from cltbook.book import build
 
@@ -109,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = study_command("status", "list done / failed / pending runs")
     p.add_argument("-v", "--verbose", action="store_true", help="print tracebacks of failed runs")
     p.set_defaults(func=_cmd_status)
+
+    p = study_command("verify", "re-score every saved prediction from its raw output and check the records")
+    p.set_defaults(func=_cmd_verify)
 
     p = study_command("collect", "write the results tables of a study (metrics, predictions, runs, world card)")
     p.add_argument("--out", default=None, help="output folder (default: results/<study>/)")

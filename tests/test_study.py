@@ -139,3 +139,28 @@ def test_a_bad_study_fails_before_any_work_and_changes_nothing(tmp_path, text, f
         assert done.returncode == 2, done.stderr
         assert fragment in done.stderr
     assert snapshot(tmp_path) == before
+
+
+def test_verify_passes_on_the_runs_and_names_an_edited_prediction_or_metric(smoke_runs, tmp_path):
+    import shutil
+
+    from cltbook.verify import verify_study
+
+    runs, _, _ = smoke_runs
+    copy = tmp_path / "runs"
+    shutil.copytree(runs, copy)
+    assert verify_study(SMOKE_STUDY, runs_root=copy, echo=lambda *_: None) == []
+    first, second = sorted(p for p in (copy / "smoke").iterdir())[:2]
+    predictions = pd.read_parquet(first / PREDICTIONS)
+    # a wrong math answer replaced by the gold worked solution: its saved scores no longer hold
+    wrong = predictions[(predictions["task"] == "math_reasoning") & (predictions["accuracy_strict"] == 0)].index[0]
+    predictions.loc[wrong, "output"] = predictions.loc[wrong, "target"]
+    predictions.to_parquet(first / PREDICTIONS, index=False)
+    metrics = pd.read_parquet(second / METRICS)
+    metrics.loc[3, "value"] = metrics.loc[3, "value"] + 0.25
+    metrics.to_parquet(second / METRICS, index=False)
+    problems = verify_study(SMOKE_STUDY, runs_root=copy, echo=lambda *_: None)
+    assert any(p.startswith(first.name) for p in problems)
+    assert any(p.startswith(second.name) and "metrics.parquet" in p for p in problems)
+    done = cli("verify", str(SMOKE_STUDY), "--runs-dir", str(copy), cwd=ROOT)
+    assert done.returncode == 1 and second.name in done.stderr
