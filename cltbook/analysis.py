@@ -84,7 +84,8 @@ LATIN = ("es", "fr", "pt")
 NON_LATIN = ("ja", "zh", "ko", "ar")
 
 
-def _items(predictions: pd.DataFrame, run_ids, task: str, metric: str) -> pd.DataFrame:
+def item_table(predictions: pd.DataFrame, run_ids, task: str, metric: str) -> pd.DataFrame:
+    """Items × languages of ``metric`` for ``task``, averaged over the given runs (seeds)."""
     rows = predictions[predictions["run_id"].isin(list(run_ids)) & (predictions["task"] == task)]
     return rows.pivot_table(index="item_id", columns="language", values=metric, aggfunc="mean")
 
@@ -95,7 +96,7 @@ def group_estimate(predictions: pd.DataFrame, run_ids, task: str, metric: str, l
     from cltbook.metrics import bootstrap_ci
     from cltbook.report import Estimate
 
-    table = _items(predictions, run_ids, task, metric)[list(languages)]
+    table = item_table(predictions, run_ids, task, metric)[list(languages)]
     value, low, high = bootstrap_ci(table, lambda t: float(t.to_numpy().mean()), n_boot=n_boot)
     return Estimate(value, low, high)
 
@@ -106,8 +107,8 @@ def difference_estimate(predictions: pd.DataFrame, runs_a, runs_b, task: str, me
     from cltbook.metrics import bootstrap_ci
     from cltbook.report import Estimate
 
-    paired = pd.concat({"a": _items(predictions, runs_a, task, metric)[list(languages)],
-                        "b": _items(predictions, runs_b, task, metric)[list(languages)]}, axis=1).dropna()
+    paired = pd.concat({"a": item_table(predictions, runs_a, task, metric)[list(languages)],
+                        "b": item_table(predictions, runs_b, task, metric)[list(languages)]}, axis=1).dropna()
     value, low, high = bootstrap_ci(
         paired, lambda t: float(t["a"].to_numpy().mean() - t["b"].to_numpy().mean()), n_boot=n_boot)
     return Estimate(value, low, high)

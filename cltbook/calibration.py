@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cltbook.analysis import item_table
 from cltbook.metrics import bootstrap_ci
 from cltbook.report import Estimate
 from cltbook.world.tasks import TASKS
@@ -50,12 +51,6 @@ def english_only_runs(results: pd.DataFrame) -> pd.DataFrame:
 
 def base_runs(results: pd.DataFrame) -> pd.DataFrame:
     return _runs(results, mixture_design="none")
-
-
-def item_table(predictions: pd.DataFrame, run_ids, task: str, metric: str) -> pd.DataFrame:
-    """Items × languages of ``metric`` for ``task``, averaged over the given runs (seeds)."""
-    rows = predictions[predictions["run_id"].isin(list(run_ids)) & (predictions["task"] == task)]
-    return rows.pivot_table(index="item_id", columns="language", values=metric, aggfunc="mean")
 
 
 def _interval(table: pd.DataFrame, statistic, seed: int = 0) -> Estimate:
