@@ -91,6 +91,19 @@ def _cmd_book(args: argparse.Namespace) -> int:
     return build(study=args.study, strict=not args.no_strict)
 
 
+def _number(kind: type, low: float, inclusive: bool = True):
+    """An argparse type: ``kind`` at least (or above) ``low``, refused naming the value."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}")
+        if value < low or (value == low and not inclusive):
+            raise argparse.ArgumentTypeError(f"must be {'>=' if inclusive else '>'} {low:g}, got {text}")
+        return value
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cltbook", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -103,11 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = study_command("run", "execute every run of a study that has no record")
     p.add_argument("--cache-dir", default=".cache", help="base models and other caches (default: .cache)")
-    p.add_argument("--threads", type=int, default=0, help="torch threads per run (0: the cores divided among the local workers)")
+    p.add_argument("--threads", type=_number(int, 0), default=0, help="torch threads per run (0: the cores divided among the local workers)")
     p.add_argument("--dry-run", action="store_true", help="list what would run or be skipped")
     p.add_argument("--retry-failed", action="store_true", help="also re-run runs recorded as failed")
-    p.add_argument("--workers", type=int, default=1, help="local runs at a time (default 1)")
-    p.add_argument("--timeout", type=float, default=None, help="stop a run after this many seconds (failed)")
+    p.add_argument("--workers", type=_number(int, 1), default=1, help="local runs at a time (default 1)")
+    p.add_argument("--timeout", type=_number(float, 0, inclusive=False), default=None, help="stop a run after this many seconds (failed)")
     p.add_argument("--executor", choices=("local", "ray"), default="local", help="where runs execute")
     p.add_argument("--ray-address", default="auto", help="Ray cluster address (executor ray)")
     p.add_argument("--ray-auth-mode", choices=("token", "disabled"), default="token",

@@ -243,6 +243,13 @@ class RunConfig:
             per_language, anchor = mixture.n_per_language, mixture.anchor_examples
         return {self.anchor_language: anchor, **{code: per_language for code in seen}}
 
+    def count_field(self, language: str) -> str:
+        """The mixture field that sets the number of examples in ``language``."""
+        anchor = language == self.anchor_language
+        if self.mixture.design == "substitution":
+            return "mixture.total_examples" if anchor else "mixture.multilingual_per_language"
+        return "mixture.anchor_examples" if anchor else "mixture.n_per_language"
+
     @property
     def n_per_language(self) -> int:
         """Examples per seen language and task, whatever the design (0 for the base model)."""
@@ -450,6 +457,8 @@ def validate(config: RunConfig) -> RunConfig:
             name,
             f"contains the anchor language {config.anchor_language!r}",
         )
+    _require(len(config.seen_languages) > 0, "seen_languages",
+             "is empty, got []: name at least one language (n_per_language counts examples per seen language)")
     both = sorted(set(config.seen_languages) & set(config.unseen_languages))
     _require(not both, "unseen_languages", f"{both} also listed in seen_languages")
 
@@ -503,6 +512,13 @@ def validate(config: RunConfig) -> RunConfig:
             f"{mixture.multilingual_per_language} x {len(config.seen_languages)} seen languages = "
             f"{multilingual} exceeds total_examples {mixture.total_examples}",
         )
+    if mixture.design != "none" and world_data:
+        from cltbook.data import TRAIN_POOL_SIZE
+
+        for language, count in config.language_counts().items():
+            path = config.count_field(language)
+            _require(count <= TRAIN_POOL_SIZE, path,
+                     f"asks for {count} {language} examples per task but the world's training pool holds {TRAIN_POOL_SIZE}")
     if mixture.design != "none":
         _require(
             sum(config.language_counts().values()) > 0,
@@ -695,15 +711,54 @@ def expand(study: StudyConfig) -> list[RunConfig]:
     return list(runs.values())
 
 
+# The only YAML types a study may hold: plain data. Anything else (a !!python/... tag) is refused
+# even though the safe loader would refuse most of it too, so the message can name the field.
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "map", "seq")}
+
+
+def _check_yaml_nodes(node: yaml.Node, path: str, lines: list[str]) -> None:
+    """Refuse non-plain tags, and keys whose value YAML read as a comment (``key: #value``):
+    the file's text says something the resolved config does not."""
+    if node.tag not in _PLAIN_TAGS:
+        raise ConfigError(path, f"the YAML tag {node.tag.removeprefix('tag:yaml.org,2002:')!r} is not allowed; "
+                                "a study holds plain data only")
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            child = f"{path}.{key.value}" if path else str(key.value)
+            if isinstance(value, yaml.ScalarNode) and value.tag.endswith(":null") and value.value == "":
+                mark = value.start_mark
+                rest = lines[mark.line][mark.column:].strip() if mark.line < len(lines) else ""
+                if rest.startswith("#"):
+                    raise ConfigError(child, f"has no value: YAML reads {rest!r} as a comment "
+                                             "(quote a value that holds ' #', or write null)")
+            _check_yaml_nodes(value, child, lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _check_yaml_nodes(item, f"{path}[{i}]", lines)
+
+
+def read_plain_yaml(path: Path) -> Any:
+    """A YAML file of plain data (safe loader), checked by :func:`_check_yaml_nodes` first."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError("", f"{path} is not valid UTF-8 (byte {err.object[err.start]:#04x} at offset "
+                              f"{err.start}); re-encode it") from None
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        if root is not None:
+            _check_yaml_nodes(root, "", text.splitlines())
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError("", f"{path} is not valid YAML: {err}") from None
+
+
 def load_study(path: str | Path) -> StudyConfig:
     """Read and validate a study file; every run is expanded and checked before returning."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError("", f"study file not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise ConfigError("", f"{path} is not valid YAML: {err}") from None
+    data = read_plain_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError("", f"{path} must hold a mapping with 'name', 'base' and 'grid'")
     study = from_dict(StudyConfig, data)
