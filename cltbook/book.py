@@ -1,4 +1,6 @@
-"""Building the book: which study's results the chapters read, and re-execution when they change.
+"""Building the book: which study's results the chapters read, how chapters show tables, and
+re-execution when results change. The module is also a Sphinx extension (``extra_extensions`` in
+``_config.yml``) that keeps the rendered pages free of console errors.
 
 Jupyter Book caches a chapter's execution by its code alone, and Sphinx re-reads only pages whose
 source changed, so a chapter whose results file changed would show stale numbers. `build` keeps a
@@ -11,13 +13,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+from html import escape
+from urllib.parse import quote
+
 import pandas as pd
 import yaml
+from pandas.io.formats.style import Styler
+from statsmodels.iolib.summary2 import Summary
 
 from cltbook.study import project_root
 
@@ -58,6 +66,40 @@ def load_results(study: str | None = None) -> pd.DataFrame:
     return load_table("metrics", study)
 
 
+TABLE_NAME = re.compile(r"[a-z0-9]+(?:[-_][a-z0-9]+)*")
+
+
+Table = pd.DataFrame | pd.Series | Styler | Summary
+
+
+def table_csv(table: Table) -> str:
+    """The CSV a reader downloads for a table: the values shown (a Styler's underlying data, at full
+    precision; the cells of a statsmodels summary), with the index when it labels rows and without
+    a plain 0..n-1 row number."""
+    frame = table.data if isinstance(table, Styler) else table.tables[0] if isinstance(table, Summary) else table
+    frame = frame.to_frame() if isinstance(frame, pd.Series) else frame
+    return frame.to_csv(index=not isinstance(frame.index, pd.RangeIndex))
+
+
+def csv_link(table: Table, name: str) -> str:
+    """An HTML link that downloads ``table`` as ``<name>.csv``. The file travels inside the link (a
+    data URL), so it exists wherever the page is: in the built HTML, in the execution cache and in
+    a notebook opened elsewhere."""
+    if not TABLE_NAME.fullmatch(name):
+        raise ValueError(f"table name {name!r}: use lower-case letters, digits, '-' and '_'")
+    href = "data:text/csv;charset=utf-8," + quote(table_csv(table), safe="")
+    return (f'<p class="cltbook-csv"><a download="{escape(name)}.csv" href="{href}">'
+            f"Download {escape(name)}.csv</a></p>")
+
+
+def show_table(table: Table, name: str) -> None:
+    """Display a chapter's table followed by a link that downloads it as ``<name>.csv``."""
+    from IPython.display import HTML, display
+
+    display(table.to_frame() if isinstance(table, pd.Series) else table)
+    display(HTML(csv_link(table, name)))
+
+
 def _stamp(study: str, root: Path) -> str:
     folder = results_dir(study, root)
     digest = hashlib.sha256()
@@ -87,3 +129,29 @@ def build(study: str | None = None, strict: bool = True, root: Path | None = Non
         build_dir.mkdir(exist_ok=True)
         stamp_file.write_text(stamp)
     return code
+
+
+def _drop_repeated_scripts(app, pagename, templatename, context, doctree) -> None:
+    """Keep one copy of each script. sphinx-thebe declares ``const THEBE_JS_URL`` in an inline
+    script that reaches the page twice (Sphinx removes repeated script files, not repeated inline
+    scripts), and the second declaration throws a SyntaxError in every page."""
+    seen, kept = set(), []
+    for script in context.get("script_files", []):
+        key = (str(getattr(script, "filename", script) or ""),
+               tuple(sorted((k, str(v)) for k, v in getattr(script, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            kept.append(script)
+    context["script_files"] = kept
+
+
+def _default_colour_mode(app, config) -> None:
+    """The theme reads the reader's colour mode from local storage and logs a console error on a
+    first visit, when there is none, unless a default mode is configured."""
+    config.html_context.setdefault("default_mode", "auto")
+
+
+def setup(app) -> dict:
+    app.connect("config-inited", _default_colour_mode)
+    app.connect("html-page-context", _drop_repeated_scripts)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
