@@ -1,16 +1,27 @@
-"""The rendered book: chapters build with warnings as errors from a study's results (slow tier)."""
+"""The rendered book: chapters build with warnings as errors from a study's results and pass the
+browser check (slow tier); table downloads and the browser check itself (fast)."""
+
+import io
+import re
+import shutil
+import struct
+import zlib
+from urllib.parse import unquote
 
 import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 
-from cltbook.book import build
+from cltbook.book import _drop_repeated_scripts, build, csv_link
+from cltbook.checkbook import CHROMIUM_CANDIDATES, check_book
 from cltbook.store import METRICS
 from cltbook.study import collect_study
 
 from conftest import SMOKE_STUDY
 
-pytestmark = pytest.mark.slow
+slow = pytest.mark.slow
+needs_chromium = pytest.mark.skipif(not any(shutil.which(name) for name in CHROMIUM_CANDIDATES),
+                                    reason="no Chromium on PATH")
 
 
 def html_tables(page):
@@ -58,6 +69,7 @@ def built_book(smoke_runs, tmp_path_factory):
     return project, runs
 
 
+@slow
 def test_the_transfer_chapter_renders_the_recomputed_table(built_book):
     project, runs = built_book
     page = project / "_build" / "html" / "book" / "transfer.html"
@@ -78,6 +90,7 @@ def test_the_transfer_chapter_renders_the_recomputed_table(built_book):
             assert float(cell) == pytest.approx(round(expected[(row[0], n)], 3), abs=1e-9)
 
 
+@slow
 def test_the_world_chapter_shows_the_card_and_calibration_recomputed_from_the_runs(built_book):
     project, runs = built_book
     page = project / "_build" / "html" / "book" / "world.html"
@@ -113,6 +126,7 @@ def _is_english_only(run_dir, task):
             and config["mixture"]["n_per_language"] == 0)
 
 
+@slow
 def test_a_chapter_re_executes_when_its_results_change(smoke_runs, project_copy):
     """Jupyter Book caches by code; the build must notice new results all the same."""
     runs, _, _ = smoke_runs
@@ -128,3 +142,121 @@ def test_a_chapter_re_executes_when_its_results_change(smoke_runs, project_copy)
     assert build(study="smoke", root=project_copy) == 0
     header, _ = html_tables(page)[0]
     assert header[1:] == ["0"]
+
+
+def downloaded(link) -> pd.DataFrame:
+    """The table a CSV download link carries."""
+    prefix = "data:text/csv;charset=utf-8,"
+    assert link["href"].startswith(prefix)
+    return pd.read_csv(io.StringIO(unquote(link["href"][len(prefix):])))
+
+
+def test_a_table_downloads_as_the_csv_of_its_values():
+    frame = pd.DataFrame({"accuracy": [0.5, 0.25], "note": ["a, b", "ü"]},
+                         index=pd.Index(["en", "ja"], name="language"))
+    for table in (frame, frame.style.format("{:.1f}", subset=["accuracy"]), frame["accuracy"]):
+        link = BeautifulSoup(csv_link(table, "scores-1"), "html.parser").a
+        assert link["download"] == "scores-1.csv"
+        expected = frame.reset_index() if isinstance(table, pd.DataFrame) or hasattr(table, "data") \
+            else frame["accuracy"].reset_index()
+        pd.testing.assert_frame_equal(downloaded(link), expected)  # full precision, index as a column
+    plain = BeautifulSoup(csv_link(frame.reset_index(), "plain"), "html.parser").a
+    assert list(downloaded(plain).columns) == ["language", "accuracy", "note"]  # no 0..n-1 column
+    with pytest.raises(ValueError, match="table name"):
+        csv_link(frame, "../escape")
+
+
+def test_the_book_extension_keeps_one_copy_of_each_inline_script():
+    from sphinx.builders.html._assets import _JavaScript
+
+    thebe = 'const THEBE_JS_URL = "x"'
+    context = {"script_files": [_JavaScript("", body=thebe), _JavaScript("a.js"),
+                                _JavaScript(None, body=thebe), _JavaScript("", body="let other = 1")]}
+    _drop_repeated_scripts(None, "page", "page.html", context, None)
+    assert [js.attributes.get("body", js.filename) for js in context["script_files"]] == [thebe, "a.js", "let other = 1"]
+
+
+def _png(width: int, height: int) -> bytes:
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\x00" + b"\x00\x80\xff" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+@needs_chromium
+def test_the_browser_check_passes_a_sound_page_and_names_every_fault_of_a_broken_one(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "figure.png").write_bytes(_png(8, 8))
+    (tmp_path / "index.html").write_text(
+        '<html><body><main><h1 id="top">Book</h1><img src="figure.png" width="80">'
+        '<a href="sub/page.html#there">a page</a><a href="#top">top</a><a href="https://example.org/">web</a>'
+        '<script src="https://cdn.example.org/lib.js"></script></main></body></html>')
+    (tmp_path / "sub" / "page.html").write_text(
+        '<html><body><main><p id="there">here</p><img src="missing.png">'
+        '<img src="../figure.png" style="display:none"><a href="../index.html#nowhere">anchor</a>'
+        '<a href="gone.html">gone</a><script>console.error("boom"); notDefined();</script></main></body></html>')
+    reports = {r.page: r for r in check_book(tmp_path)}
+    sound, broken = reports["index.html"], reports["sub/page.html"]
+    assert sound.problems == [] and sound.images == 1 and sound.links == 3
+    assert sound.web_resources == ["https://cdn.example.org/lib.js"]  # listed, blocked, not an error
+    problems = "\n".join(broken.problems)
+    for fault in ("console.error: boom", "notDefined is not defined", "missing.png did not load",
+                  "figure.png is not visible", "no element with id 'nowhere'", "gone.html: no such file"):
+        assert fault in problems
+
+
+CHAPTER_PAGES = ("world", "transfer", "axes", "drivers", "guidelines", "published_audit", "benchmarks")
+
+
+@slow
+@needs_chromium
+def test_every_page_of_the_rendered_book_passes_the_browser_check(built_book):
+    project, _ = built_book
+    reports = check_book(project / "_build" / "html")
+    assert {f"book/{page}.html" for page in (*CHAPTER_PAGES, "attribution", "execution_times")} <= {r.page for r in reports}
+    assert {r.page: r.problems for r in reports if r.problems} == {}
+    images = {r.page: r.images for r in reports}
+    assert images["book/world.html"] >= 2 and images["book/transfer.html"] >= 1
+
+
+@slow
+def test_every_chapter_table_is_followed_by_its_csv_download(built_book):
+    project, _ = built_book
+    shown = 0
+    for page in CHAPTER_PAGES:
+        article = BeautifulSoup((project / "_build" / "html" / "book" / f"{page}.html").read_text(encoding="utf-8"),
+                                "html.parser").find("article")
+        for table in article.select("div.cell_output table"):
+            link = table.find_next("a", download=True)
+            assert link is not None and link.find_previous("table") is table, f"{page}: a table without its CSV"
+            # rows with data cells; header rows hold th cells (and at most an empty corner td)
+            body_rows = [tr for tr in table.find_all("tr") if any(td.get_text(strip=True) for td in tr.find_all("td"))]
+            assert len(downloaded(link)) == len(body_rows), f"{page}: {link['download']}"
+            shown += 1
+    assert shown >= 10
+
+
+@slow
+def test_each_guideline_has_an_interval_or_the_reason_it_has_none(built_book):
+    project, _ = built_book
+    page = project / "_build" / "html" / "book" / "guidelines.html"
+    (header, rows), = all_html_tables(page)
+    estimate, verdict = header.index("estimate (95% CI)"), header.index("verdict")
+    assert rows
+    for row in rows:
+        with_interval = re.fullmatch(r"-?\d+\.\d+ \(95% CI -?\d+\.\d+ to -?\d+\.\d+\)", row[estimate])
+        without = re.fullmatch(r"n/a \(.+\)", row[estimate])
+        assert with_interval or without, row
+        assert (row[verdict] == "no evidence") == bool(without), row
+    assert any(re.search("95% CI", row[estimate]) for row in rows)  # the smoke study has n = 0 and 20
+
+
+@slow
+def test_the_execution_times_page_lists_every_executed_chapter(built_book):
+    project, _ = built_book
+    (header, rows), = all_html_tables(project / "_build" / "html" / "book" / "execution_times.html")
+    listed = {row[0]: row for row in rows}
+    for page in CHAPTER_PAGES:
+        row = listed[f"book/{page}"]
+        assert float(row[header.index("Run Time (s)")]) > 0 and row[header.index("Status")] == "✅"
