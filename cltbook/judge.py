@@ -282,8 +282,9 @@ class JudgeConfig:
         if self.timeout_s <= 0:
             raise ValueError(f"timeout_s must be > 0, got {self.timeout_s}")
         if not self.api_key_env or not self.api_key_env.isidentifier():
-            raise ValueError(f"api_key_env must name an environment variable, got "
-                             f"{self.api_key_env!r}")
+            # The value is not repeated: a key pasted here by mistake must not reach a log.
+            raise ValueError("api_key_env must be the NAME of the environment variable that holds "
+                             "the key, not the key")
 
 
 

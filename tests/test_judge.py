@@ -298,6 +298,12 @@ def test_config_rejects_bad_values(changes):
         JudgeConfig(**changes)
 
 
+def test_a_key_pasted_as_the_variable_name_is_not_repeated():
+    with pytest.raises(ValueError) as error:
+        JudgeConfig(api_key_env=SECRET)
+    assert SECRET not in str(error.value) and "NAME of the environment variable" in str(error.value)
+
+
 def test_a_corrupt_cache_file_fails_loudly(tmp_path):
     judge = LocalModelJudge(lambda messages: "Rating: 4", model="local", cache_dir=tmp_path)
     judge.judge(ITEMS[:1])
