@@ -43,6 +43,10 @@ TRAINING_METHODS = ("full", "lora")
 BACKENDS = ("torch", "unsloth")
 DATA_SOURCES = ("world", "real")
 REAL_LOADERS = ("mgsm", "mcot_math", "xlsum", "sharegpt", "aya", "aya_dolly", "ifeval")
+# The task each real loader's data belongs to; ifeval files hold prompts only (evaluation).
+LOADER_TASKS = {"mgsm": "math_reasoning", "mcot_math": "math_reasoning", "xlsum": "summarization",
+                "sharegpt": "instruction_following", "aya": "instruction_following",
+                "aya_dolly": "instruction_following", "ifeval": "instruction_following"}
 BAD_RECORD_POLICIES = ("error", "skip_and_report")
 
 
@@ -175,6 +179,18 @@ class EvaluationConfig:
 
 
 @dataclass(frozen=True)
+class JudgeSettings:
+    """Which judge rates instruction following: an OpenAI-compatible endpoint (`base_url`, its
+    API key read at request time from the environment variable named `api_key_env`, so the key
+    is never part of a config, record or notebook), or, with `base_url: null`, the chat model
+    `model` (local folder or hub id) run here."""
+
+    model: str = "gpt-4o"
+    base_url: str | None = "https://api.openai.com/v1"
+    api_key_env: str = "OPENAI_API_KEY"
+
+
+@dataclass(frozen=True)
 class SourceConfig:
     """One real dataset: which loader of cltbook.datasets reads it, and from where."""
 
@@ -184,6 +200,14 @@ class SourceConfig:
     split: str = "train"
     # Source column names, overriding the loader's defaults (keys: input, target, answer, item_id, language).
     columns: dict[str, str] | None = None
+    # ifeval: the file of each language inside the `path` folder, where it is not <lang>.jsonl
+    # (Marco-Bench-MIF: {zh: zh_local.jsonl}).
+    files: dict[str, str] | None = None
+    # Inputs longer than this many characters are cut (news articles for summarization).
+    max_input_chars: int | None = None
+    # Instruction-following evaluation by the switch-aware LLM judge (cltbook.judge); required
+    # for every instruction-following evaluation source except ifeval (verifiable checks).
+    judge: JudgeSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -420,6 +444,35 @@ def _validate_data(config: RunConfig) -> None:
             _require(task in TASKS, f"data.{part}.{task}", f"unknown task {task!r}; known: {', '.join(TASKS)}")
             _choice(source.loader, REAL_LOADERS, f"data.{part}.{task}.loader")
             _require(bool(source.path.strip()), f"data.{part}.{task}.path", "must name a hub id, file or folder")
+            _validate_source(source, part, task)
+
+
+def _validate_source(source: SourceConfig, part: str, task: str) -> None:
+    where = f"data.{part}.{task}"
+    _require(LOADER_TASKS[source.loader] == task, f"{where}.loader",
+             f"{source.loader!r} holds {LOADER_TASKS[source.loader]} data, not {task}")
+    _require(not (part == "train" and source.loader == "ifeval"), f"{where}.loader",
+             "'ifeval' files hold evaluation prompts without responses; train on sharegpt or aya")
+    _require(source.files is None or source.loader == "ifeval", f"{where}.files",
+             f"is only for the ifeval loader, not {source.loader!r}")
+    for code in source.files or {}:
+        _check_language(code, f"{where}.files.{code}", world=False)
+    _require(source.max_input_chars is None or source.max_input_chars > 0, f"{where}.max_input_chars",
+             f"must be > 0, got {source.max_input_chars}")
+    judged = part == "evaluation" and task == "instruction_following" and source.loader != "ifeval"
+    if not judged:
+        _require(source.judge is None, f"{where}.judge",
+                 "only instruction-following evaluation without verifiable checks is judged")
+        return
+    _require(source.judge is not None, f"{where}.judge",
+             f"{source.loader!r} prompts have no verifiable checks: name the judge (model, base_url, api_key_env)")
+    judge = source.judge
+    _require(bool(judge.model.strip()), f"{where}.judge.model", "must name the judge model")
+    _require(judge.base_url is None or judge.base_url.startswith(("http://", "https://")),
+             f"{where}.judge.base_url", f"must be an http(s) URL or null (a local model), got {judge.base_url!r}")
+    # The message never repeats the value: a key pasted here by mistake must not reach a log.
+    _require(judge.api_key_env.isidentifier(), f"{where}.judge.api_key_env",
+             "must be the NAME of the environment variable that holds the key, not the key")
 
 
 def _choice(value: str, known: tuple[str, ...], path: str) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import zlib
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -21,7 +20,7 @@ import pandas as pd
 
 from cltbook.config import ConfigError, RunConfig, content_hash
 from cltbook.example import Example
-from cltbook.languages import format_prompt, get_language
+from cltbook.languages import format_prompt  # noqa: F401  (re-exported: the world's and real data's math layout)
 from cltbook.world import TASKS, assert_disjoint
 
 __all__ = ["Example", "Mixture", "TRAIN_POOL_SIZE", "build_mixture", "examples_frame"]
@@ -88,6 +87,8 @@ def world_few_shot_prefix(task, shots: Sequence, language: str) -> str:
 def build_mixture(config: RunConfig) -> Mixture:
     """The train / validation / evaluation examples of one run (exact sizes, checked disjoint)."""
     if config.data.source == "real":
+        from cltbook.real import build_real_mixture
+
         return build_real_mixture(config)
     world_seed = config.world.seed
     counts = config.language_counts()
@@ -126,122 +127,3 @@ def build_mixture(config: RunConfig) -> Mixture:
 
 def examples_frame(examples: Sequence[Example]) -> pd.DataFrame:
     return pd.DataFrame([asdict(ex) for ex in examples])
-
-
-# --------------------------------------------------------------------------------------------
-# Real datasets
-# --------------------------------------------------------------------------------------------
-
-
-def load_source(source, task: str, languages: Sequence[str], data):
-    """One configured dataset, read by its loader in cltbook.datasets."""
-    from cltbook import datasets
-
-    spec = _LOADERS[source.loader]
-    columns = dataclasses.replace(getattr(datasets, spec["columns"]), **(source.columns or {})) \
-        if spec["columns"] else None
-    kwargs: dict = {}
-    if columns is not None:
-        kwargs["columns"] = columns
-    if spec["split"]:
-        kwargs["split"] = source.split
-    if spec["bad_records"]:
-        kwargs.update(on_bad_record=data.on_bad_record, max_bad_fraction=data.max_bad_fraction)
-    if source.loader == "ifeval":
-        files = {code: Path(source.path) / f"{code}.jsonl" for code in languages}
-        loaded = datasets.load_ifeval_prompts(files, **kwargs)
-    else:
-        loaded = getattr(datasets, spec["function"])(source.path, languages, **kwargs)
-    return dataclasses.replace(loaded, frame=loaded.frame.assign(task=task))
-
-
-# loader name -> function in cltbook.datasets, its default column map, and which options it takes
-_LOADERS = {
-    "mgsm": {"function": "load_mgsm", "columns": "MGSM_COLUMNS", "split": False, "bad_records": False},
-    "mcot_math": {"function": "load_mcot_math", "columns": "MCOT_MATH_COLUMNS", "split": False, "bad_records": True},
-    "xlsum": {"function": "load_xlsum", "columns": "XLSUM_COLUMNS", "split": True, "bad_records": True},
-    "sharegpt": {"function": "load_sharegpt", "columns": "SHAREGPT_COLUMNS", "split": True, "bad_records": True},
-    "aya": {"function": "load_aya", "columns": "AYA_COLUMNS", "split": True, "bad_records": True},
-    "aya_dolly": {"function": "load_aya_dolly", "columns": "AYA_DOLLY_COLUMNS", "split": True, "bad_records": True},
-    "ifeval": {"function": "load_ifeval_prompts", "columns": None, "split": False, "bad_records": True},
-}
-
-
-def few_shot_prefix(config: RunConfig, language: str) -> str:
-    """k worked exemplars in the prompt's language, joined as lm-evaluation-harness does."""
-    if config.data.few_shot == 0:
-        return ""
-    from cltbook.datasets import mgsm_exemplars
-
-    shots = mgsm_exemplars(config.data.exemplars, language)[: config.data.few_shot]
-    return "".join(f"{shot['question']}\n{shot['answer']}\n\n" for shot in shots)
-
-
-def real_math_example(row, language: str, prefix: str = "") -> Example:
-    """A real math item in the MGSM layout; without a worked answer the target is the answer
-    sentence alone ("The answer is 18.")."""
-    answer = float(row["answer"]) if pd.notna(row["answer"]) else None
-    target = row["target"] or ""
-    if not target and answer is not None:
-        target = get_language(language).answer_template.format(f"{answer:g}")
-    return Example(
-        task="math_reasoning",
-        language=language,
-        item_id=str(row["item_id"]),
-        prompt=prefix + format_prompt(language, row["input"]),
-        completion=" " + target,
-        answer=answer,
-        source="real",
-    )
-
-
-def build_real_mixture(config: RunConfig) -> Mixture:
-    """The augmentation design on real datasets: anchor set + n per seen language per task.
-
-    Validation items are the LAST items of each language's permutation, so they never meet the
-    training prefix whatever n is; evaluation items are checked against training by item id and
-    by text unless `data.allow_eval_in_train` is set (overfitting checks only).
-    """
-    data, mixture = config.data, config.mixture
-    trained = (config.anchor_language, *config.seen_languages)
-    counts = config.language_counts()
-    validation_n = config.training.validation_per_language
-    train: list[Example] = []
-    validation: list[Example] = []
-    evaluation: list[Example] = []
-    reports: dict[str, dict] = {}
-    for task in config.tasks:
-        if task != "math_reasoning":
-            raise ConfigError(f"data.train.{task}", "real data is wired for math_reasoning only so far")
-        loaded = load_source(data.train[task], task, trained, data)
-        reports[f"train.{task}"] = loaded.report
-        for code, count in counts.items():
-            pool = loaded.frame[loaded.frame["language"] == code].sort_values("item_id", kind="stable")
-            order = language_permutation(config.data_seed, task, code, len(pool), mixture.parallel)
-            path = _count_path(config, code)
-            if count + (validation_n if count else 0) > len(pool):
-                raise ConfigError(path, f"{code}: asks for {count} + {validation_n} validation items "
-                                        f"but {data.train[task].path} holds {len(pool)}")
-            train += [real_math_example(row, code) for _, row in pool.iloc[order[:count]].iterrows()]
-            if count:
-                validation += [real_math_example(row, code) for _, row in pool.iloc[order[len(pool) - validation_n:]].iterrows()]
-        loaded_eval = load_source(data.evaluation[task], task, config.evaluation_languages, data)
-        reports[f"evaluation.{task}"] = loaded_eval.report
-        for code in config.evaluation_languages:
-            pool = loaded_eval.frame[loaded_eval.frame["language"] == code].sort_values("item_id", kind="stable")
-            prefix = few_shot_prefix(config, code)
-            evaluation += [real_math_example(row, code, prefix)
-                           for _, row in pool.head(config.evaluation.items_per_language).iterrows()]
-    if not data.allow_eval_in_train:
-        _assert_no_overlap(train + validation, evaluation)
-    return Mixture(tuple(train), tuple(validation), tuple(evaluation), reports)
-
-
-def _assert_no_overlap(train: Sequence[Example], evaluation: Sequence[Example]) -> None:
-    """Evaluation items never in training: compared by language + item id and by prompt text."""
-    from cltbook.world import LeakError
-
-    seen = {(ex.language, ex.item_id) for ex in train} | {ex.prompt for ex in train}
-    leaked = [ex.item_id for ex in evaluation if (ex.language, ex.item_id) in seen or ex.prompt in seen]
-    if leaked:
-        raise LeakError(f"{len(leaked)} evaluation items are also training items: {leaked[:5]}")

@@ -92,6 +92,10 @@ class NotEnoughItemsError(ValueError):
     """A sample asks a language for more items than the source holds."""
 
 
+class NoExemplarsError(ValueError):
+    """A source has no MGSM exemplars for a language."""
+
+
 @dataclass(frozen=True)
 class ColumnMap:
     """Which source column holds each frame field; ``None`` means the source has no such column.
@@ -539,6 +543,7 @@ class _Collector:
             "rows_other_languages": self.rows_other_languages,
             "unmapped_language_labels": dict(sorted(self.unmapped.items())),
             "bad_records": [asdict(b) for b in sorted(self.bad, key=self._read_order)],
+            "n_bad_records": len(self.bad),
             "notes": list(notes),
         })
         return LoadedData(frame=frame, report=report)
@@ -613,6 +618,9 @@ def mgsm_exemplars(source: str | Path, language: str, *,
     code = get_language(language).code
     local = _local_path(source)
     if local is None:
+        if code not in MGSM_LANGUAGES:
+            raise NoExemplarsError(f"{source}: MGSM has no exemplars for {code!r}; available: "
+                                   f"{', '.join(sorted(MGSM_LANGUAGES))}")
         records = _load_hub(str(source), code, "train", cache_dir).dataset.to_list()
     else:
         table = _load_local_jsonl(local, "error", [], cache_dir)
@@ -622,7 +630,7 @@ def mgsm_exemplars(source: str | Path, language: str, *,
         records = sorted((r for r in rows if r["lang"] == code), key=lambda r: r.get("idx") or 0)
         if not records:
             available = ", ".join(sorted({r["lang"] for r in rows}))
-            raise ValueError(f"{local}: no MGSM exemplars for {code!r}; available: {available}")
+            raise NoExemplarsError(f"{local}: no MGSM exemplars for {code!r}; available: {available}")
     return records
 
 
@@ -860,22 +868,29 @@ def load_aya_dolly(source: str | Path, languages: Sequence[str], *,
 
 
 def load_ifeval_prompts(files: Mapping[str, str | Path], *,
+                        languages: Sequence[str] | None = None,
                         on_bad_record: OnBadRecord = "error",
                         max_bad_fraction: float = DEFAULT_MAX_BAD_FRACTION) -> LoadedData:
     """IFEval-format prompt files, one per language (Marco-Bench-MIF, M-IFEval, google IFEval).
 
     ``files`` maps an ISO code to a JSONL file (``{"es": ".../es_local.jsonl"}``); a named file that
-    does not exist raises. Records are read by :func:`cltbook.ifeval.load_ifeval_jsonl` (verified
+    does not exist raises. ``languages`` (default: those of ``files``) are the languages asked
+    for: one without a file is recorded in ``missing_languages``. Records are read by :func:`cltbook.ifeval.load_ifeval_jsonl` (verified
     on shared/reference), so the evaluator and this frame see the same prompts; ``target`` is
     empty and the instructions stay in the file, for the checker. Item ``ifeval-<key>``: keys are
     parallel across Marco-Bench-MIF files, while M-IFEval's es/fr/ja keys are their own numbering.
     """
     _check_on_bad_record(on_bad_record)
-    requested = _requested(list(files))
+    requested = _requested(list(files) if languages is None else languages)
+    unasked = sorted(set(_requested(list(files))) - set(requested))
+    if unasked:
+        raise ValueError(f"files named for {unasked}, which are not among languages {list(requested)}")
     collector = _Collector(task="instruction_following", languages=requested,
                            on_bad_record=on_bad_record, max_bad_fraction=max_bad_fraction,
                            require_target=False)
     for language in requested:
+        if language not in files:
+            continue
         path = Path(files[language])
         _check_utf8(path)  # the IFEval reader has no line number for a decoding error
         try:
@@ -890,7 +905,7 @@ def load_ifeval_prompts(files: Mapping[str, str | Path], *,
         columns = ColumnMap(input="prompt", item_id="key")
         collector.read(table, columns, _column_label(columns), _ifeval_fields)
     report = {"source": "ifeval", "hub_id": None, "path": None,
-              "files": {lang: str(files[lang]) for lang in requested}}
+              "files": {lang: str(files[lang]) for lang in requested if lang in files}}
     return collector.finish(report, notes=[
         "Instruction lists and kwargs are not in the frame; check responses with cltbook.ifeval.",
     ])

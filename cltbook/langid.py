@@ -41,6 +41,15 @@ def _lingua_code(code: str) -> IsoCode639_1:
         raise ValueError(f"lingua has no model for {code!r}") from None
 
 
+def lingua_supports(code: str) -> bool:
+    """Whether lingua has a model for the ISO 639-1 ``code``."""
+    try:
+        IsoCode639_1.from_str(code)
+    except ValueError:
+        return False
+    return True
+
+
 class LanguageIdentifier:
     """Identifies which of ``languages`` (ISO 639-1 codes) a text is written in.
 

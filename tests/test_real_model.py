@@ -1,5 +1,8 @@
-"""The real-model path, offline: a tiny random Llama saved as a Hugging Face folder goes through
-the run notebook on real MGSM items and learns to answer them (slow tier)."""
+"""The real-model path, offline (slow tier): tiny random Hugging Face models saved like hub
+checkpoints go through the run notebook. A Llama learns real MGSM items (answer-only loss,
+generation, extraction); a Qwen2 with a chat template is fine-tuned on summarization and
+instruction following from real text and judged over HTTP by a local server, and the judge's key
+is found in no file the run writes."""
 
 import json
 import shutil
@@ -12,6 +15,7 @@ from cltbook.config import run_config
 from cltbook.models import train_tokenizer
 from cltbook.store import MANIFEST, PREDICTIONS, RECORD
 from cltbook.study import execute_run
+from test_judge import server  # noqa: F401  (a fixture)
 
 from conftest import ROOT
 
@@ -76,3 +80,96 @@ def test_a_tiny_hf_model_learns_real_mgsm_items_through_the_notebook(mgsm_subset
     assert len(english) == 8
     assert english["accuracy_strict"].sum() >= 7, english[["output", "gold"]].to_string()
     shutil.rmtree(run_dir)
+
+
+# ---------------------------------------------------------------------------------------------
+# Summarization and instruction following on real text, judged over HTTP, with a Qwen2 model
+
+
+@pytest.fixture()
+def tiny_qwen_chat(reference, tmp_path):
+    """A random Qwen2-architecture model whose tokenizer has a chat template, saved like a hub
+    instruction-tuned checkpoint."""
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    from real_sources import flores
+
+    texts = [s for code in ("en", "es", "ja", "ko") for s in flores(reference, code)[:1000]]
+    template = ("{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}"
+                "{% if add_generation_prompt %}<|assistant|>{% endif %}")
+    labels = "<|user|><|assistant|>Summary: Resumen: 要約： 요약:"
+    tokenizer = train_tokenizer(texts + [labels], vocab_size=800, alphabet="".join(texts) + labels)
+    tokenizer.chat_template = template
+    model = Qwen2ForCausalLM(Qwen2Config(
+        vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    ))
+    folder = tmp_path / "tiny-qwen2-chat"
+    model.save_pretrained(folder, safe_serialization=True)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def test_summaries_and_judged_instructions_through_the_notebook_never_saving_the_key(
+        reference, tiny_qwen_chat, server, monkeypatch, tmp_path):
+    from cltbook.judge import build_judge_messages
+
+    from real_sources import write_aya_dolly, write_sharegpt, write_xlsum
+    from test_judge import KEY_ENV, SECRET
+
+    monkeypatch.setenv(KEY_ENV, SECRET)  # the notebook's kernel inherits it; nothing may save it
+    xlsum = write_xlsum(reference, tmp_path / "xlsum", {"en": (12, 3), "es": (9, 3), "ja": (0, 3)},
+                        bad_line={"en": 4})
+    chats = write_sharegpt(reference, tmp_path / "chats.jsonl", {"en": 10, "es": 8})
+    dolly = write_aya_dolly(reference, tmp_path / "dolly.jsonl", ["en", "es", "ja", "ko"], 2)
+    judge = {"model": "judge-test", "base_url": f"http://127.0.0.1:{server.server_port}/v1", "api_key_env": KEY_ENV}
+    server.script.append(("ok", "I cannot rate this response."))  # the first item: a counted failure
+    config = run_config({
+        "study": "real-smoke", "tasks": ["summarization", "instruction_following"],
+        "seen_languages": ["es"], "unseen_languages": ["ja", "ko"],
+        "data": {"source": "real", "on_bad_record": "skip_and_report", "max_bad_fraction": 0.1,
+                 "train": {"summarization": {"loader": "xlsum", "path": str(xlsum), "max_input_chars": 300},
+                           "instruction_following": {"loader": "sharegpt", "path": str(chats)}},
+                 "evaluation": {"summarization": {"loader": "xlsum", "path": str(xlsum), "split": "test",
+                                                  "max_input_chars": 300},
+                                "instruction_following": {"loader": "aya_dolly", "path": str(dolly),
+                                                          "judge": judge}}},
+        "base_model": {"source": str(tiny_qwen_chat), "prompt_format": "chat"},
+        "mixture": {"anchor_examples": 6, "n_per_language": 4},
+        "training": {"max_steps": 10, "batch_size": 4, "learning_rate": 1e-3, "warmup_steps": 2,
+                     "eval_every": 5, "validation_per_language": 2},
+        "evaluation": {"items_per_language": 3, "max_new_tokens": 12},
+    })
+    run_dir = tmp_path / "run"
+    record = execute_run(config, run_dir, ROOT, tmp_path / "cache", threads=2)
+    assert record["status"] == "ok", record.get("traceback")
+    assert record["config"]["base_model"]["prompt_format"] == "chat"
+
+    sources = record["data"]["sources"]
+    [bad] = sources["train.summarization"]["bad_records"]
+    assert (bad["file"], bad["line"], sources["train.summarization"]["n_bad_records"]) == (
+        str(xlsum / "english_train.jsonl"), 4, 1)
+    assert sources["evaluation.summarization"]["missing_languages"] == ["ko"]
+    assert sources["evaluation.instruction_following"]["missing_languages"] == []
+    scoring = record["scoring"]
+    assert any("unidic-lite" in d for d in scoring["summarization"]["ja"]["deviations"])
+    assert scoring["instruction_following"]["api_key_env"] == KEY_ENV
+
+    predictions = pd.read_parquet(run_dir / PREDICTIONS)
+    judged = predictions[predictions["task"] == "instruction_following"]
+    assert len(judged) == 4 * 2 and len(server.recorded) == 8
+    sent = [request["body"]["messages"] for request in server.recorded]
+    assert sent == [build_judge_messages(row.prompt, row.output, row.language) for row in judged.itertuples()]
+    assert judged["judge_unparsed"].tolist() == [1.0] + [0.0] * 7
+    assert judged["judge_score"].iloc[1:].eq(0.5).all()  # "Rating: 3" = (3 - 1) / 4
+    summaries = predictions[predictions["task"] == "summarization"]
+    assert sorted(summaries["language"].unique()) == ["en", "es", "ja"]
+    assert summaries["rougeL_xlsum"].between(0, 1).all()
+    assert summaries["prompt"].str.startswith("<|user|>").sum() == 0  # prompts are stored before the template
+
+    files = [p for p in run_dir.rglob("*") if p.is_file()]
+    assert {p.name for p in files} >= {"executed.ipynb", "record.json", "parameters.yaml", "run.log"}
+    for path in files:
+        assert SECRET.encode() not in path.read_bytes(), path
