@@ -127,3 +127,53 @@ def test_two_fresh_processes_build_byte_identical_models(tmp_path):
                  if p.name in ("model.safetensors", "tokenizer.json", "config.json")}
         digests.append(files)
     assert len(digests[0]) == 3 and digests[0] == digests[1]
+
+
+def _tiny_hf_folder(folder, tokenizer, architecture: str = "llama"):
+    """A random causal LM of ``architecture`` saved like a hub checkpoint."""
+    from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
+
+    config_class, model_class = {"llama": (LlamaConfig, LlamaForCausalLM),
+                                 "qwen2": (Qwen2Config, Qwen2ForCausalLM)}[architecture]
+    model = model_class(config_class(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
+                                     num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1,
+                                     pad_token_id=tokenizer.pad_token_id))
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.mark.parametrize("architecture", ["llama", "qwen2"])
+def test_any_causal_lm_folder_loads_in_float32_on_the_cpu(tokenizer, tmp_path, architecture):
+    folder = _tiny_hf_folder(tmp_path / architecture, tokenizer, architecture=architecture)
+    model, loaded = load_model(folder)
+    assert model.config.model_type == architecture and next(model.parameters()).dtype.is_floating_point
+    assert str(next(model.parameters()).dtype) == "torch.float32"  # auto: bfloat16 only on a GPU
+    assert loaded.pad_token_id == tokenizer.pad_token_id
+
+
+def test_pickled_weights_are_refused_naming_the_folder(tokenizer, tmp_path):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    folder = _tiny_hf_folder(tmp_path / "pickled", tokenizer)
+    state = AutoModelForCausalLM.from_pretrained(folder).state_dict()
+    (folder / "model.safetensors").unlink()  # the same weights, pickled as older checkpoints ship them
+    torch.save(state, folder / "pytorch_model.bin")
+    with pytest.raises(OSError, match=r"cannot load a causal LM with safetensors weights from '.*pickled'"):
+        load_model(folder)
+
+
+def test_unsloth_without_cuda_says_what_to_do(monkeypatch):
+    import torch
+
+    from cltbook.config import TrainingConfig
+    from cltbook.train import load_with_unsloth
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(RuntimeError, match="training.backend: 'unsloth' needs a CUDA GPU and none is visible; use backend: torch"):
+        load_with_unsloth("any/model", BaseModelConfig(), TrainingConfig(backend="unsloth"))
+
+
+def test_remote_code_is_off_unless_asked():
+    assert BaseModelConfig().trust_remote_code is False and BaseModelConfig().prompt_format == "plain"
