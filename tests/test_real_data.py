@@ -4,11 +4,9 @@ files, missing languages and bad records in the reports, k-shot prompts, the rea
 
 from __future__ import annotations
 
-import json
 import math
 import shutil
 
-import pandas as pd
 import pytest
 
 from cltbook.config import ConfigError, run_config
@@ -21,7 +19,7 @@ from cltbook.real import RealScoring
 from cltbook.rouge import rouge_l_xlsum
 from cltbook.world import LeakError
 
-from real_sources import flores, write_aya_dolly, write_sharegpt, write_xlsum
+from real_sources import flores, write_sharegpt, write_xlsum
 from test_judge import KEY_ENV, SECRET, server  # noqa: F401  (server is a fixture)
 
 
