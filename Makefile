@@ -13,11 +13,12 @@ export HF_HUB_OFFLINE ?= 1
 
 STUDY_NAME = $(shell $(PY) -c "import yaml,sys; print(yaml.safe_load(open('$(STUDY)'))['name'])")
 
-.PHONY: install book study collect render test clean-book help
+.PHONY: install book study collect render test check-book clean-book help
 
 help:
 	@echo "make book   install, run $(STUDY), collect it, render the book into _build/html"
 	@echo "make test   install with test extras, then pytest"
+	@echo "make check-book  load every page of _build/html in headless Chromium"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +46,11 @@ book: collect
 
 test: install
 	$(PY) -m pytest
+
+# Every page of the rendered book in headless Chromium: no console errors, images visible,
+# internal links resolve (run after make book).
+check-book: install
+	$(PY) -m cltbook.checkbook _build/html
 
 clean-book:
 	rm -rf _build

@@ -334,7 +334,7 @@ def _image_problems(image: dict) -> list[str]:
 
 def check_book(html_root: Path, chromium: str | None = None) -> list[PageReport]:
     """One report per page of the built book."""
-    html_root = Path(html_root)
+    html_root = Path(html_root).resolve()
     found = pages(html_root)
     if not found:
         raise FileNotFoundError(f"no HTML pages under {html_root}: build the book first (`make book`)")
