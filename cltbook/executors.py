@@ -4,7 +4,9 @@ An executor takes the runs to execute and yields ``(config, record)`` as each fi
 order; the driver (:func:`cltbook.study.run_study`) shows progress and tallies the outcome.
 
 - :class:`LocalExecutor`: ``workers`` runs at a time on this machine, each a papermill process
-  with ``threads`` torch threads (0: the cores divided among the workers).
+  with ``threads`` torch threads (0: the cores divided among the workers). Each run is executed
+  under a lock (:func:`run_lock`), so two drivers on one study share its runs: a run another
+  driver holds, or has just finished, is skipped.
 - :class:`RayExecutor`: each run is a Ray task asking for ``threads`` CPUs (and ``gpus`` GPUs).
   No shared file system is assumed: the task receives the notebook's text and the run's config,
   executes it in a temporary folder on its node (base models cached in a node-local folder), and
@@ -16,11 +18,13 @@ order; the driver (:func:`cltbook.study.run_study`) shows progress and tallies t
 
 from __future__ import annotations
 
+import fcntl
 import os
 import platform
 import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
@@ -46,6 +50,38 @@ def base_model_order(jobs: Sequence[Job]) -> list[Job]:
     return ordered
 
 
+LOCKS = ".locks"  # runs/.locks/<study>/<run_id>: locked by the driver executing that run
+ELSEWHERE = "elsewhere"  # the status of a run another driver holds; never written to a record
+
+
+def lock_path(run_dir: Path) -> Path:
+    """The lock file of a run folder ``runs/<study>/<run_id>``: outside the study's folder,
+    whose entries are run folders only."""
+    return run_dir.parent.parent / LOCKS / run_dir.parent.name / run_dir.name
+
+
+@contextmanager
+def run_lock(run_dir: Path) -> Iterator[bool]:
+    """Try to take a run's lock without waiting; yields whether this process holds it. The
+    operating system releases the lock when the holder dies, however it dies."""
+    path = lock_path(run_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def elsewhere(config: RunConfig) -> dict[str, Any]:
+    return {"run_id": config.run_id, "label": config.label, "status": ELSEWHERE}
+
+
 class LocalExecutor:
     """``workers`` papermill processes at a time on this machine."""
 
@@ -60,13 +96,19 @@ class LocalExecutor:
 
     def run(self, jobs: Sequence[Job], root: Path, cache_dir: Path,
             started: Callable[[Job], None] = lambda job: None) -> Iterator[tuple[RunConfig, dict[str, Any]]]:
+        from cltbook.store import read_record
         from cltbook.study import execute_run
 
-        info = {"name": self.name, "workers": self.workers, "host": platform.node()}
+        info = {"name": self.name, "workers": self.workers, "host": platform.node(), "driver_pid": os.getpid()}
 
         def one(job: Job) -> dict[str, Any]:
-            started(job)
-            return execute_run(job[0], job[1], root, cache_dir, self.threads, timeout=self.timeout, executor=info)
+            config, run_dir = job
+            with run_lock(run_dir) as held:
+                record = read_record(run_dir)
+                if not held or (record is not None and record.get("status") == "ok"):
+                    return elsewhere(config)  # another driver is executing it, or just did
+                started(job)
+                return execute_run(config, run_dir, root, cache_dir, self.threads, timeout=self.timeout, executor=info)
 
         with ThreadPoolExecutor(self.workers) as pool:
             futures = {pool.submit(one, job): job for job in base_model_order(jobs)}

@@ -17,6 +17,7 @@ import io
 import json
 import os
 import platform
+import signal
 import subprocess
 import tempfile
 import threading
@@ -36,6 +37,10 @@ METRICS = "metrics.parquet"
 PREDICTIONS = "predictions.parquet"
 MANIFEST = "manifest.parquet"  # every example that went in: split, task, language, item id
 STAGE = "stage"  # the stage a running notebook is in; removed when the record is written
+# "<kernel|driver>:<point>": the run sends a real SIGKILL to its kernel or to the driver that
+# started it when it reaches that point (a stage name, "predictions" or "record"). For crash tests.
+CRASH_VARIABLE = "CLTBOOK_CRASH_AT"
+DRIVER_VARIABLE = "CLTBOOK_DRIVER_PID"  # the process that started the run's papermill process
 
 # The tidy results schema, with units. `value` is on a 0–1 scale for every metric here.
 TIDY_COLUMNS = {
@@ -132,6 +137,17 @@ def git_state(start: Path) -> dict[str, Any]:
         return {"commit": "unknown", "dirty": None}
 
 
+def hardware() -> dict[str, Any]:
+    """The accelerator a run could use (None on a CPU-only machine)."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return {"accelerator": None}
+    properties = torch.cuda.get_device_properties(0)
+    return {"accelerator": properties.name, "accelerator_memory_gb": round(properties.total_memory / 2**30, 1),
+            "accelerator_count": torch.cuda.device_count(), "cuda": torch.version.cuda}
+
+
 def provenance(threads: int) -> dict[str, Any]:
     versions = {}
     for name in _PACKAGES:
@@ -140,6 +156,7 @@ def provenance(threads: int) -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             versions[name] = None
     return {
+        **hardware(),
         "git": git_state(Path(__file__).resolve().parent),
         "packages": versions,
         "python": platform.python_version(),
@@ -249,11 +266,24 @@ class RunWriter:
         """Time a stage and announce it in the run folder (the driver shows it)."""
         self._stage, self._shown = name, -1
         atomic_write_text(self.run_dir / STAGE, name)
+        self._crash_point(name)
         started = time.perf_counter()
         try:
             yield
         finally:
             self.timings[name] = round(time.perf_counter() - started, 3)
+
+    @staticmethod
+    def _crash_point(point: str) -> None:
+        """SIGKILL the kernel or the driver here when CRASH_VARIABLE names this point."""
+        target, _, at = os.environ.get(CRASH_VARIABLE, "").partition(":")
+        if at != point:
+            return
+        if target == "kernel":
+            os.kill(os.getpid(), signal.SIGKILL)
+        elif target == "driver":
+            os.kill(int(os.environ[DRIVER_VARIABLE]), signal.SIGKILL)
+            time.sleep(1.0)  # the kernel goes on working, as it would in the middle of a stage
 
     def progress(self, done: int, total: int, *_: Any) -> None:
         """Progress within the current stage ("train 120/400"), written at most every 2%."""
@@ -273,6 +303,7 @@ class RunWriter:
         for name, frame in (card or {}).items():
             atomic_write_parquet(self.run_dir / f"card_{name}.parquet", frame)
         atomic_write_parquet(self.run_dir / MANIFEST, manifest)
+        self._crash_point("predictions")
         atomic_write_parquet(self.run_dir / PREDICTIONS, predictions)
         atomic_write_parquet(self.run_dir / METRICS, metrics)
         record = {
@@ -288,7 +319,8 @@ class RunWriter:
             "wall_clock": {"started": self.started_at, "finished": time.time()},  # Unix seconds
             **self.notes,
         }
-        if os.getppid() != self._parent:  # orphaned between the check above and now
+        self._crash_point("record")
+        if os.getppid() != self._parent:  # orphaned while the watchdog slept
             os._exit(1)
         write_record(self.run_dir, record)
         (self.run_dir / STAGE).unlink(missing_ok=True)

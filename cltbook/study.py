@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from cltbook.config import ConfigError, RunConfig, StudyConfig, load_study
 from cltbook.store import (
+    DRIVER_VARIABLE,
     RECORD,
     STAGE,
     atomic_write_parquet,
@@ -94,6 +95,29 @@ def _notebook_error(executed: Path) -> str | None:
     return None
 
 
+
+
+def papermill_command(notebook: Path, run_dir: Path, root: Path) -> list[str]:
+    """Execute ``notebook`` into ``run_dir`` with the parameters of its PARAMETERS file (YAML:
+    papermill writes each value into the notebook as a Python literal, never as code)."""
+    return [
+        sys.executable, "-m", "papermill", str(notebook), str(run_dir / EXECUTED),
+        "-f", str(run_dir / PARAMETERS), "--cwd", str(root), "-k", "python3",
+        "--log-output", "--no-progress-bar",
+    ]
+
+
+def _die_with_parent() -> None:
+    """In the papermill child: be killed when the driver dies (Linux), so a killed driver leaves
+    no papermill process behind; the kernel then exits too (RunWriter's orphan watchdog)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 def execute_run(
     config: RunConfig, run_dir: Path, root: Path, cache_dir: Path, threads: int,
     timeout: float | None = None, executor: dict[str, Any] | None = None,
@@ -102,21 +126,20 @@ def execute_run(
     """Execute the run notebook for one config in a papermill process; return its record
     (status ok or failed). The process's output goes to run.log; past ``timeout`` seconds the
     process is killed (its kernel notices and exits without writing a record) and the run is
-    recorded as failed."""
+    recorded as failed. A run whose process died without a cell raising (killed, out of memory,
+    the kernel lost) is a crash, not a result: it leaves no record, so the next ``cltbook run``
+    executes it again, and the returned status is "crashed"."""
     shutil.rmtree(run_dir, ignore_errors=True)  # a crashed attempt's leftovers are not evidence
     run_dir.mkdir(parents=True)
     started = time.perf_counter()
     parameters = notebook_parameters(config, run_dir.resolve(), cache_dir.resolve(), threads)
     atomic_write_text(run_dir / PARAMETERS, yaml.safe_dump(parameters, sort_keys=False, allow_unicode=True))
-    command = [
-        sys.executable, "-m", "papermill", str(notebook or root / NOTEBOOK), str(run_dir / EXECUTED),
-        "-f", str(run_dir / PARAMETERS), "--cwd", str(root), "-k", "python3",
-        "--log-output", "--no-progress-bar",
-    ]
-    env = {**os.environ, EXECUTOR_VARIABLE: json.dumps(executor or {"name": "local"})}
+    command = papermill_command(notebook or root / NOTEBOOK, run_dir, root)
+    env = {**os.environ, EXECUTOR_VARIABLE: json.dumps(executor or {"name": "local"}), DRIVER_VARIABLE: str(os.getpid())}
     error = None
     with open(run_dir / LOG, "wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root)
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root,
+                                   preexec_fn=_die_with_parent)
         try:
             code = process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -131,11 +154,15 @@ def execute_run(
     if code == 0 and record is not None:
         (run_dir / STAGE).unlink(missing_ok=True)
         return record
-    if error is None:
-        error = _notebook_error(run_dir / EXECUTED) or (
-            f"RuntimeError: papermill exited with code {code}" if code else
-            f"RuntimeError: the notebook finished without writing {RECORD}")
     log_tail = (run_dir / LOG).read_text(encoding="utf-8", errors="replace").splitlines()[-80:]
+    if error is None:
+        error = _notebook_error(run_dir / EXECUTED)
+        if error is None and code != 0:  # no cell raised: the process was killed
+            (run_dir / STAGE).unlink(missing_ok=True)
+            return {"run_id": config.run_id, "label": config.label, "status": "crashed",
+                    "error": f"the run's process died (papermill exit code {code}); no record written",
+                    "traceback": "\n".join(log_tail)}
+        error = error or f"RuntimeError: the notebook finished without writing {RECORD}"
     record = {
         "run_id": config.run_id,
         "label": config.label,
@@ -446,7 +473,7 @@ def run_study(
 ) -> dict[str, list[str]]:
     """Execute every run of a study that has no record (and failed ones with `retry_failed`),
     on ``executor`` (default: a :class:`~cltbook.executors.LocalExecutor` with ``workers``)."""
-    from cltbook.executors import LocalExecutor
+    from cltbook.executors import ELSEWHERE, LocalExecutor
 
     study = load_study(study_path)  # validated whole before anything runs
     root = root or project_root()
@@ -481,6 +508,10 @@ def run_study(
                                            started=lambda job: stages.add(job[0].label, job[1])):
             stages.remove(folder / config.run_id)
             bar.update(1)
+            if record is not None and record["status"] == ELSEWHERE:
+                outcome["skipped"].append(config.run_id)
+                tqdm.write(f"skip {config.run_id} {config.label}: another cltbook run executes it or just did")
+                continue
             ok = record is not None and record["status"] == "ok"
             outcome["ok" if ok else "failed"].append(config.run_id)
             if not ok:
