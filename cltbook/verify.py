@@ -52,7 +52,7 @@ def verify_run(config, run_dir: Path) -> list[str]:
         fresh = score(example, row.output)
         for metric, value in fresh.items():
             saved = getattr(row, metric, None)
-            if saved is None or not np.isclose(float(saved), value, atol=TOLERANCE):
+            if saved is None or not np.isclose(float(saved), value, atol=TOLERANCE, equal_nan=True):
                 problems.append(f"{label}: {row.task}/{row.language}/{row.item_id} {metric} saved "
                                 f"{saved} but the output scores {value}")
         rescored.append({"task": row.task, "language": row.language, **fresh})
