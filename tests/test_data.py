@@ -107,7 +107,8 @@ def test_evaluation_items_never_enter_training():
 
 
 def test_asking_for_more_than_the_pool_names_the_field():
-    with pytest.raises(ConfigError, match=r"mixture.n_per_language: asks for \d+ examples"):
+    with pytest.raises(ConfigError, match=rf"mixture.n_per_language: asks for {TRAIN_POOL_SIZE + 1} es "
+                                          rf"examples per task but the world's training pool holds {TRAIN_POOL_SIZE}"):
         mixture(TRAIN_POOL_SIZE + 1)
 
 
