@@ -40,13 +40,18 @@ def tiny_llama(mgsm_subset, tmp_path):
     texts = [line for f in mgsm_subset.iterdir() for line in f.read_text(encoding="utf-8").splitlines()]
     prefixes = "Question: Step-by-Step Answer: The answer is Pregunta: Respuesta paso a paso: La respuesta es"
     tokenizer = train_tokenizer(texts + [prefixes], vocab_size=600, alphabet="".join(texts) + prefixes + "0123456789.")
-    model = LlamaForCausalLM(LlamaConfig(
+    return save_random_model(LlamaForCausalLM, LlamaConfig, tokenizer, tmp_path / "tiny-llama",
+                             num_key_value_heads=4, max_position_embeddings=512)
+
+
+def save_random_model(model_class, config_class, tokenizer, folder, **shape):
+    """A 2-layer model of ``model_class`` with random weights, saved with its tokenizer like a hub
+    checkpoint (safetensors)."""
+    model = model_class(config_class(
         vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=512,
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
+        num_attention_heads=4, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id, **shape,
     ))
-    folder = tmp_path / "tiny-llama"
     model.save_pretrained(folder, safe_serialization=True)
     tokenizer.save_pretrained(folder)
     return folder
@@ -100,16 +105,8 @@ def tiny_qwen_chat(reference, tmp_path):
     labels = "<|user|><|assistant|>Summary: Resumen: 要約： 요약:"
     tokenizer = train_tokenizer(texts + [labels], vocab_size=800, alphabet="".join(texts) + labels)
     tokenizer.chat_template = template
-    model = Qwen2ForCausalLM(Qwen2Config(
-        vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    ))
-    folder = tmp_path / "tiny-qwen2-chat"
-    model.save_pretrained(folder, safe_serialization=True)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return save_random_model(Qwen2ForCausalLM, Qwen2Config, tokenizer, tmp_path / "tiny-qwen2-chat",
+                             num_key_value_heads=2, max_position_embeddings=1024)
 
 
 def test_summaries_and_judged_instructions_through_the_notebook_never_saving_the_key(
