@@ -66,7 +66,7 @@ def load_results(study: str | None = None) -> pd.DataFrame:
     return load_table("metrics", study)
 
 
-TABLE_NAME = re.compile(r"[a-z0-9]+(?:[-_][a-z0-9]+)*")
+TABLE_NAME = re.compile(r"[A-Za-z0-9]+(?:[-_][A-Za-z0-9]+)*")  # metric names such as rougeL_char
 
 
 Table = pd.DataFrame | pd.Series | Styler | Summary
@@ -86,7 +86,7 @@ def csv_link(table: Table, name: str) -> str:
     data URL), so it exists wherever the page is: in the built HTML, in the execution cache and in
     a notebook opened elsewhere."""
     if not TABLE_NAME.fullmatch(name):
-        raise ValueError(f"table name {name!r}: use lower-case letters, digits, '-' and '_'")
+        raise ValueError(f"table name {name!r}: use letters, digits, '-' and '_'")
     href = "data:text/csv;charset=utf-8," + quote(table_csv(table), safe="")
     return (f'<p class="cltbook-csv"><a download="{escape(name)}.csv" href="{href}">'
             f"Download {escape(name)}.csv</a></p>")

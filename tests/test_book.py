@@ -162,6 +162,8 @@ def test_a_table_downloads_as_the_csv_of_its_values():
         pd.testing.assert_frame_equal(downloaded(link), expected)  # full precision, index as a column
     plain = BeautifulSoup(csv_link(frame.reset_index(), "plain"), "html.parser").a
     assert list(downloaded(plain).columns) == ["language", "accuracy", "note"]  # no 0..n-1 column
+    metric_named = BeautifulSoup(csv_link(frame, "transfer-summarization-rougeL_char"), "html.parser").a
+    assert metric_named["download"] == "transfer-summarization-rougeL_char.csv"  # metric names keep their case
     with pytest.raises(ValueError, match="table name"):
         csv_link(frame, "../escape")
 
