@@ -128,6 +128,10 @@ def build(study: str | None = None, strict: bool = True, root: Path | None = Non
     if code == 0:
         build_dir.mkdir(exist_ok=True)
         stamp_file.write_text(stamp)
+    else:
+        # Sphinx has stored the failed pages as read: without --all the next build would find
+        # nothing out of date and succeed with the broken pages in place.
+        stamp_file.unlink(missing_ok=True)
     return code
 
 
