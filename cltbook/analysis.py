@@ -115,8 +115,9 @@ def difference_estimate(predictions: pd.DataFrame, runs_a, runs_b, task: str, me
 
 
 def run_ids(results: pd.DataFrame, **where) -> list[str]:
-    """Run ids whose tidy rows match every column == value in ``where``."""
-    rows = results.drop_duplicates("run_id")
+    """Run ids with a tidy row matching every column == value in ``where`` (a multi-task run has
+    rows for each of its tasks, so rows are filtered before runs are counted)."""
+    rows = results
     for column, value in where.items():
         rows = rows[rows[column] == value]
-    return list(rows["run_id"])
+    return list(rows["run_id"].drop_duplicates())
