@@ -3,9 +3,9 @@ re-execution when results change. The module is also a Sphinx extension (``extra
 ``_config.yml``) that keeps the rendered pages free of console errors.
 
 Jupyter Book caches a chapter's execution by its code alone, and Sphinx re-reads only pages whose
-source changed, so a chapter whose results file changed would show stale numbers. `build` keeps a
-stamp of the results it rendered and, when the stamp changes, clears the execution cache and
-rebuilds every page.
+source changed, so a chapter whose results file changed — or whose cltbook functions changed —
+would show stale numbers. `build` keeps a stamp of the results and of the package code it rendered
+with and, when the stamp changes, clears the execution cache and rebuilds every page.
 """
 
 from __future__ import annotations
@@ -105,7 +105,12 @@ def _stamp(study: str, root: Path) -> str:
     digest = hashlib.sha256()
     for path in sorted(folder.glob("*.parquet")) if folder.is_dir() else []:
         digest.update(path.name.encode() + path.read_bytes())
-    return json.dumps({"study": study, "results": digest.hexdigest() if folder.is_dir() else "missing"})
+    code = hashlib.sha256()
+    package = Path(__file__).parent
+    for path in sorted(package.rglob("*.py")):
+        code.update(str(path.relative_to(package)).encode() + path.read_bytes())
+    return json.dumps({"study": study, "results": digest.hexdigest() if folder.is_dir() else "missing",
+                       "package": code.hexdigest()})
 
 
 def build(study: str | None = None, strict: bool = True, root: Path | None = None) -> int:

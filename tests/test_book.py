@@ -272,3 +272,25 @@ def test_the_execution_times_page_lists_every_executed_chapter(built_book):
     for page in CHAPTER_PAGES:
         row = listed[f"book/{page}"]
         assert float(row[header.index("Run Time (s)")]) > 0 and row[header.index("Status")] == "✅"
+
+
+def test_the_results_stamp_changes_with_the_results_and_with_the_package_code(tmp_path, monkeypatch):
+    """Chapters call cltbook functions, which the execution cache cannot see: a change to them
+    must re-execute the chapters like a change of results."""
+    import cltbook.book as book_module
+
+    package = tmp_path / "cltbook"
+    package.mkdir()
+    (package / "book.py").write_text("")
+    (package / "analysis.py").write_text("def run_ids(): return 1\n")
+    monkeypatch.setattr(book_module, "__file__", str(package / "book.py"))
+    results = tmp_path / "results" / "demo"
+    results.mkdir(parents=True)
+    (results / "metrics.parquet").write_bytes(b"one")
+    first = book_module._stamp("demo", tmp_path)
+    assert book_module._stamp("demo", tmp_path) == first
+    (package / "analysis.py").write_text("def run_ids(): return 2\n")
+    second = book_module._stamp("demo", tmp_path)
+    assert second != first
+    (results / "metrics.parquet").write_bytes(b"two")
+    assert book_module._stamp("demo", tmp_path) not in (first, second)
