@@ -477,6 +477,18 @@ def fit_mixed(frame: pd.DataFrame, formula: str, group: str = "language") -> Fit
     )
 
 
+def _separation_diagnostics(fitted: Any, edge: float = 1e-6) -> list[str]:
+    """Quasi-complete separation, which statsmodels does not always warn about: rows fitted with a
+    probability of (almost exactly) 0 or 1, e.g. a group in which no item is ever right. The
+    coefficients that separate them run off towards infinity and their errors mean nothing."""
+    probability = np.asarray(fitted.fittedvalues, dtype=float)
+    stuck = int(((probability < edge) | (probability > 1 - edge)).sum())
+    if not stuck:
+        return []
+    return [f"quasi-complete separation: {stuck} of {len(probability)} items are fitted with probability "
+            f"0 or 1 (a group whose outcome never varies); the coefficients separating them are not estimable"]
+
+
 def fit_item_logit(
     predictions_with_run_columns: pd.DataFrame, formula: str, cluster: str = "run_id"
 ) -> FitResult:
@@ -503,6 +515,7 @@ def fit_item_logit(
     )
     if not fitted.converged:
         diagnostics.append("the logistic fit did not converge")
+    diagnostics += _separation_diagnostics(fitted)
     return FitResult(
         fitted=fitted,
         formula=formula,

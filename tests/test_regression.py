@@ -342,6 +342,18 @@ def test_item_logit_reports_perfect_separation():
     assert any("PerfectSeparationWarning" in text for text in fit.diagnostics)
 
 
+def test_item_logit_reports_a_group_that_is_never_right():
+    """Quasi-complete separation: one role never answers correctly, the others vary. statsmodels
+    fits it without a warning, with a huge coefficient and a small error."""
+    items = _items(study_design(**STUDY), per_cell=5, seed=11)
+    items.loc[items["role"] == "unseen", "correct_strict"] = False
+    assert items.loc[items["role"] != "unseen", "correct_strict"].nunique() == 2
+    fit = regression.fit_item_logit(items, "correct_strict ~ log1p_n * C(role)")
+    assert any("quasi-complete separation" in text for text in fit.diagnostics)
+    varied = regression.fit_item_logit(items[items["role"] != "unseen"], "correct_strict ~ log1p_n * C(role)")
+    assert not any("separation" in text for text in varied.diagnostics)
+
+
 # --------------------------------------------------------------------------------------------
 # Tests, tables, marginal effects, figures
 
