@@ -196,3 +196,18 @@ def test_bootstrap_rejects_bad_shapes_and_levels():
         metrics.bootstrap_ci(np.arange(5.0), np.mean)
     with pytest.raises(ValueError, match="level"):
         metrics.bootstrap_ci(np.ones((3, 2)), np.mean, level=1.0)
+
+
+def test_bootstrap_of_a_numeric_frame_resamples_whole_item_rows_like_iloc():
+    """The frame fast path draws the same item rows as resampling with .iloc would."""
+    rng = np.random.default_rng(3)
+    frame = pd.concat({"a": pd.DataFrame(rng.random((30, 3)), columns=["es", "fr", "ja"]),
+                       "b": pd.DataFrame(rng.integers(0, 2, (30, 3)), columns=["es", "fr", "ja"])}, axis=1)
+
+    def statistic(t):
+        return float(t["a"].to_numpy().mean() - t["b"].to_numpy().mean())
+
+    draws = np.random.default_rng(7)
+    replicates = [statistic(frame.iloc[draws.integers(0, 30, 30)].reset_index(drop=True)) for _ in range(200)]
+    expected = (statistic(frame), *np.quantile(replicates, [0.025, 0.975]))
+    assert metrics.bootstrap_ci(frame, statistic, n_boot=200, seed=7) == pytest.approx(expected, abs=1e-12)
