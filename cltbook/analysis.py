@@ -101,17 +101,27 @@ def group_estimate(predictions: pd.DataFrame, run_ids, task: str, metric: str, l
     return Estimate(value, low, high)
 
 
-def difference_estimate(predictions: pd.DataFrame, runs_a, runs_b, task: str, metric: str, languages,
-                        n_boot: int = 1000):
-    """(runs_a minus runs_b) on the mean over ``languages``, items paired across the two."""
+def contrast_estimate(predictions: pd.DataFrame, task: str, metric: str, terms, n_boot: int = 1000):
+    """The sum over ``terms`` [(sign, run ids, languages), ...] of sign × the mean of ``metric``
+    over those languages (runs averaged per item), with a 95% bootstrap interval resampling item
+    ids jointly across every run set and language (items are paired; incomplete items dropped)."""
     from cltbook.metrics import bootstrap_ci
     from cltbook.report import Estimate
 
-    paired = pd.concat({"a": item_table(predictions, runs_a, task, metric)[list(languages)],
-                        "b": item_table(predictions, runs_b, task, metric)[list(languages)]}, axis=1).dropna()
+    tables = {str(i): item_table(predictions, ids, task, metric)[list(languages)]
+              for i, (_, ids, languages) in enumerate(terms)}
+    signs = [(str(i), sign) for i, (sign, _, _) in enumerate(terms)]
+    paired = pd.concat(tables, axis=1).dropna()
     value, low, high = bootstrap_ci(
-        paired, lambda t: float(t["a"].to_numpy().mean() - t["b"].to_numpy().mean()), n_boot=n_boot)
+        paired, lambda t: float(sum(sign * t[key].to_numpy().mean() for key, sign in signs)), n_boot=n_boot)
     return Estimate(value, low, high)
+
+
+def difference_estimate(predictions: pd.DataFrame, runs_a, runs_b, task: str, metric: str, languages,
+                        n_boot: int = 1000):
+    """(runs_a minus runs_b) on the mean over ``languages``, items paired across the two."""
+    return contrast_estimate(predictions, task, metric, [(+1, runs_a, languages), (-1, runs_b, languages)],
+                             n_boot=n_boot)
 
 
 def run_ids(results: pd.DataFrame, **where) -> list[str]:

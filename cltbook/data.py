@@ -20,7 +20,6 @@ import pandas as pd
 
 from cltbook.config import ConfigError, RunConfig, content_hash
 from cltbook.example import Example
-from cltbook.languages import format_prompt  # noqa: F401  (re-exported: the world's and real data's math layout)
 from cltbook.world import TASKS, assert_disjoint
 
 __all__ = ["Example", "Mixture", "TRAIN_POOL_SIZE", "build_mixture", "examples_frame"]
@@ -73,12 +72,6 @@ def _take(pool: Sequence, order: np.ndarray, count: int, path: str) -> list:
     return [pool[i] for i in order[:count]]
 
 
-def _count_path(config: RunConfig, language: str) -> str:
-    if config.mixture.design == "substitution":
-        return "mixture.total_examples" if language == config.anchor_language else "mixture.multilingual_per_language"
-    return "mixture.anchor_examples" if language == config.anchor_language else "mixture.n_per_language"
-
-
 def world_few_shot_prefix(task, shots: Sequence, language: str) -> str:
     """Worked training items told in ``language``, each followed by a blank line."""
     return "".join(f"{ex.prompt}{ex.completion}\n\n" for ex in (task.render(item, language) for item in shots))
@@ -101,7 +94,7 @@ def build_mixture(config: RunConfig) -> Mixture:
         chosen_items = []
         for language, count in counts.items():
             order = language_permutation(config.data_seed, name, language, len(pool), config.mixture.parallel)
-            chosen = _take(pool, order, count, _count_path(config, language))
+            chosen = _take(pool, order, count, config.count_field(language))
             chosen_items.extend(chosen)
             train.extend(task.render(item, language) for item in chosen)
 

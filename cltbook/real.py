@@ -32,7 +32,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from cltbook.config import ConfigError, JudgeSettings, RunConfig, SourceConfig
-from cltbook.data import Mixture, _count_path, language_permutation
+from cltbook.data import Mixture, language_permutation
 from cltbook.example import Example
 from cltbook.languages import format_prompt, get_language
 
@@ -205,7 +205,7 @@ def build_real_mixture(config: RunConfig) -> Mixture:
             pool = _language_pool(loaded.frame, code)
             order = language_permutation(config.data_seed, task, code, len(pool), mixture.parallel)
             if count + validation_n > len(pool):
-                raise ConfigError(_count_path(config, code),
+                raise ConfigError(config.count_field(code),
                                   f"{code} {task}: asks for {count} + {validation_n} validation items "
                                   f"but {source.path} holds {len(pool)}")
             train += [make(row, code, base_scoring, source) for _, row in pool.iloc[order[:count]].iterrows()]

@@ -95,8 +95,6 @@ def _notebook_error(executed: Path) -> str | None:
     return None
 
 
-
-
 def papermill_command(notebook: Path, run_dir: Path, root: Path) -> list[str]:
     """Execute ``notebook`` into ``run_dir`` with the parameters of its PARAMETERS file (YAML:
     papermill writes each value into the notebook as a Python literal, never as code)."""

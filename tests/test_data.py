@@ -3,7 +3,8 @@
 import pytest
 
 from cltbook.config import ConfigError, run_config
-from cltbook.data import TRAIN_POOL_SIZE, build_mixture, format_prompt
+from cltbook.data import TRAIN_POOL_SIZE, build_mixture
+from cltbook.languages import format_prompt
 from cltbook.world import LeakError, assert_disjoint, problems
 
 
