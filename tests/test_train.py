@@ -7,7 +7,7 @@ from transformers import LlamaConfig, LlamaForCausalLM
 from cltbook.config import TrainingConfig
 from cltbook.data import Example
 from cltbook.models import train_tokenizer
-from cltbook.train import IGNORE_INDEX, collate, encode_example, finetune
+from cltbook.train import IGNORE_INDEX, collate, completion_loss, encode_example, finetune
 
 TEXTS = ["Question: 2 + 3?\nAnswer: 2 + 3 = 5. The answer is 5.", "Pregunta: 4 + 1?"] * 20
 
@@ -47,6 +47,41 @@ def small_model(tok):
         num_attention_heads=2, num_key_value_heads=2, pad_token_id=tok.pad_token_id,
         bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
     ))
+
+
+def full_logits_loss(model, batch):
+    """The loss computed the long way: logits at every position."""
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits.float()
+    return torch.nn.functional.cross_entropy(
+        logits[:, :-1].reshape(-1, logits.size(-1)), batch["labels"][:, 1:].reshape(-1), ignore_index=IGNORE_INDEX)
+
+
+@pytest.mark.parametrize("architecture", ["llama", "qwen2"])
+def test_completion_loss_skips_prompt_logits_without_changing_the_loss_or_its_gradient(architecture):
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    tok = tokenizer()
+    if architecture == "llama":
+        model = small_model(tok)
+    else:
+        torch.manual_seed(0)
+        model = Qwen2ForCausalLM(Qwen2Config(
+            vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+            num_attention_heads=2, num_key_value_heads=1, pad_token_id=tok.pad_token_id))
+    # prompts of different lengths: the first labelled position differs per row
+    long_prompt = Example("math_reasoning", "en", "long", "Question: " + "1 + " * 12 + "3?\nAnswer:", " 15.", 15.0)
+    batch = collate([encode_example(tok, ex) for ex in (example(1), long_prompt, example(123))], tok.pad_token_id)
+    assert (batch["labels"][:, 1:] != IGNORE_INDEX).any(dim=0).nonzero()[0] > 0  # there is a prompt to skip
+    loss, n = completion_loss(model, batch)
+    loss.backward()
+    trimmed = {name: p.grad.clone() for name, p in model.named_parameters()}
+    model.zero_grad()
+    reference = full_logits_loss(model, batch)
+    reference.backward()
+    assert n == int((batch["labels"][:, 1:] != IGNORE_INDEX).sum())
+    torch.testing.assert_close(loss, reference)
+    for name, p in model.named_parameters():
+        torch.testing.assert_close(trimmed[name], p.grad, msg=name)
 
 
 def test_finetune_lowers_validation_loss_and_restores_the_best_step():
