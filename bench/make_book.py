@@ -1,10 +1,11 @@
 """`make book` cold and warm from a fresh clone: `python bench/make_book.py`, writes bench/book.json.
 
 Clones the repository's HEAD into a temporary folder, then times, one after the other:
-`make install`; `make book` with an empty cache (split into pretraining, the study's runs, and
-collect + render, read from the base models' `pretraining.json` and the runs' records); and
-`make book` again (warm: every run has a record, the book's execution cache is valid). Run it on
-an idle machine: the figures are wall-clock times, not ratios. pip's download cache is not cleared.
+`make install`; the three steps of `make book` with an empty cache, one by one (`make study`:
+pretraining and the study's runs, which overlap; `cltbook collect`; `make render`);
+and `make book` again (warm: every run has a record, the book's execution cache is valid). Each
+base model's pretraining time and thread count are read from its `pretraining.json`. Run it on an
+idle machine: the figures are wall-clock times, not ratios. pip's download cache is not cleared.
 """
 
 from __future__ import annotations
@@ -38,20 +39,26 @@ def main() -> None:
         subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
         log = Path(scratch) / "make.log"
         install = timed(["make", "install"], clone, log)
-        cold = timed(["make", "book"], clone, log)
+        study_seconds = timed(["make", "study"], clone, log)
+        collect = timed([str(clone / ".venv" / "bin" / "cltbook"), "collect", "studies/default.yaml"], clone, log)
+        render = timed(["make", "render"], clone, log)
         warm = timed(["make", "book"], clone, log)
-        pretrain = sum(sum(json.loads(p.read_text())["seconds"].values())
-                       for p in (clone / ".cache" / "base_models").glob("*/pretraining.json"))
+        pretraining = [json.loads(p.read_text()) for p in (clone / ".cache" / "base_models").glob("*/pretraining.json")]
         study = subprocess.run([str(clone / ".venv" / "bin" / "python"), "-c",
                                 "import yaml; print(yaml.safe_load(open('studies/default.yaml'))['name'])"],
                                cwd=clone, capture_output=True, text=True, check=True).stdout.strip()
         runs = pd.read_parquet(clone / "results" / study / "runs.parquet")
+    pretrain = ", ".join(f"{p['base_model']['size']} {sum(p['seconds'].values()):.0f} s with {p['threads']} "
+                         f"thread{'s' if p['threads'] > 1 else ''}"
+                         for p in sorted(pretraining, key=lambda p: sum(p["seconds"].values())))
+    cold = study_seconds + collect + render
     steps = [
         {"step": "install", "command": "make install", "seconds": round(install)},
-        {"step": "pretraining the base models", "command": "first step of cltbook run", "seconds": round(pretrain)},
-        {"step": f"the default study, {len(runs)} runs, and collect + render",
-         "command": "rest of make book", "seconds": round(cold - pretrain)},
-        {"step": "make book after install, cold", "command": "make book", "seconds": round(cold)},
+        {"step": f"pretraining the base models side by side ({pretrain}) and the default study's "
+                 f"{len(runs)} runs, overlapping", "command": "make study", "seconds": round(study_seconds)},
+        {"step": "collect the study's tables", "command": "cltbook collect studies/default.yaml", "seconds": round(collect)},
+        {"step": "render the book", "command": "make render", "seconds": round(render)},
+        {"step": "make book after install, cold", "command": "the three rows above", "seconds": round(cold)},
         {"step": "make book again, warm", "command": "make book", "seconds": round(warm)},
     ]
     result = {"command": "python bench/make_book.py", "commit": commit[:10], "cores": os.cpu_count(),

@@ -4,14 +4,19 @@ An executor takes the runs to execute and yields ``(config, record)`` as each fi
 order; the driver (:func:`cltbook.study.run_study`) shows progress and tallies the outcome.
 
 - :class:`LocalExecutor`: ``workers`` runs at a time on this machine, each a papermill process
-  with ``threads`` torch threads (0: the cores divided among the workers). Each run is executed
-  under a lock (:func:`run_lock`), so two drivers on one study share its runs: a run another
-  driver holds, or has just finished, is skipped.
+  with ``threads`` torch threads (0: the cores divided among the workers). World base models the
+  cache lacks are built by the same workers, one child process each, before the runs that need
+  them and beside runs whose base model is ready: on 2 cores, pretraining two base models with one
+  thread each while the first finished one already serves runs beats pretraining them one after
+  another with both threads (pretraining gains only 1.45-1.56x from the second thread). Ready runs
+  go largest first. Each run is executed under a lock (:func:`run_lock`), so two drivers on one
+  study share its runs: a run another driver holds, or has just finished, is skipped.
 - :class:`RayExecutor`: each run is a Ray task asking for ``threads`` CPUs (and ``gpus`` GPUs).
   No shared file system is assumed: the task receives the notebook's text and the run's config,
   executes it in a temporary folder on its node (base models cached in a node-local folder), and
   returns the run folder's files; the driver writes them beside the final folder and renames it
-  into place, so a run folder appears whole or not at all. Workers need cltbook installed in the
+  into place, so a run folder appears whole or not at all. Each node builds the base models its
+  runs need (once, under a file lock). Workers need cltbook installed in the
   same environment as the driver. ``RAY_AUTH_MODE`` is set explicitly on the driver (default
   "token"; the cluster must be started with the same mode and token, e.g. ``RAY_AUTH_TOKEN``).
 """
@@ -21,33 +26,76 @@ from __future__ import annotations
 import fcntl
 import os
 import platform
+import queue
 import shutil
 import tempfile
-from concurrent.futures import ThreadPoolExecutor, as_completed
+import threading
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Iterator, Protocol, Sequence
 
-from cltbook.config import RunConfig
+from cltbook.config import MODEL_SIZES, RunConfig
 
 Job = tuple[RunConfig, Path]  # a run's config and its final folder
 RAY_VERSIONS = ">=2.60,<2.61"  # the range tested here (pyproject's [ray] extra)
 
 
-def base_model_order(jobs: Sequence[Job]) -> list[Job]:
-    """Runs interleaved across base models, so parallel workers start by building different
-    base models instead of waiting on one another's lock."""
-    groups: dict[str, list[Job]] = {}
-    for job in jobs:
-        base = job[0].base_model
-        groups.setdefault(f"{base.source}:{base.size}:{job[0].world}", []).append(job)
-    ordered: list[Job] = []
-    queues = list(groups.values())
-    while any(queues):
-        for queue in queues:
-            if queue:
-                ordered.append(queue.pop(0))
-    return ordered
+@dataclass(frozen=True)
+class Build:
+    """A world base model the cache lacks: its cache key, the config of one run that needs it
+    (its ``world`` and ``base_model`` say what to build), and the ids of every run that waits."""
+
+    key: str
+    config: RunConfig
+    run_ids: frozenset[str]
+
+
+class Display(Protocol):
+    """Where an executor shows what is in flight (the driver's progress bar) and says things."""
+
+    def add(self, label: str, folder: Path) -> None: ...  # ``folder``/stage holds its stage
+    def remove(self, folder: Path) -> None: ...
+    def say(self, text: str) -> None: ...
+
+
+class Quiet:
+    """A display that shows nothing."""
+
+    def add(self, label: str, folder: Path) -> None:
+        pass
+
+    def remove(self, folder: Path) -> None:
+        pass
+
+    def say(self, text: str) -> None:
+        pass
+
+
+def weights_per_token(config: RunConfig) -> float:
+    """A world model's weights used per token (0 for other models: the config does not say)."""
+    if config.base_model.source != "world":
+        return 0.0
+    shape = MODEL_SIZES[config.base_model.size]
+    per_layer = 4 * shape.hidden_size**2 + 3 * shape.hidden_size * shape.intermediate_size
+    return shape.num_layers * per_layer + config.world.vocab_size * shape.hidden_size
+
+
+def relative_cost(config: RunConfig) -> float:
+    """A rough size of a run, for ordering only: weights per token times the number of tasks."""
+    return weights_per_token(config) * len(config.tasks)
+
+
+def pretraining_cost(build: Build) -> float:
+    """A rough size of a base-model build, for ordering only: weights per token times tokens."""
+    spec = build.config.base_model
+    return weights_per_token(build.config) * spec.pretrain_steps * spec.pretrain_batch_size * spec.pretrain_seq_len
+
+
+def largest_first(jobs: Sequence[Job]) -> list[Job]:
+    """Runs by decreasing :func:`relative_cost` (stable), so the long ones do not finish last
+    on one worker while the others idle."""
+    return sorted(jobs, key=lambda job: -relative_cost(job[0]))
 
 
 LOCKS = ".locks"  # runs/.locks/<study>/<run_id>: locked by the driver executing that run
@@ -83,7 +131,7 @@ def elsewhere(config: RunConfig) -> dict[str, Any]:
 
 
 class LocalExecutor:
-    """``workers`` papermill processes at a time on this machine."""
+    """``workers`` papermill processes at a time on this machine (module docstring)."""
 
     name = "local"
 
@@ -94,31 +142,99 @@ class LocalExecutor:
         self.threads = threads or max(1, (os.cpu_count() or 1) // workers)
         self.timeout = timeout
 
-    def run(self, jobs: Sequence[Job], root: Path, cache_dir: Path,
-            started: Callable[[Job], None] = lambda job: None) -> Iterator[tuple[RunConfig, dict[str, Any]]]:
+    def build_threads(self, builds: Sequence[Build]) -> int:
+        """Torch threads per base-model build: every worker's threads, shared by the builds that
+        can run at once (one build on 2 workers x 1 thread gets 2 threads)."""
+        return max(1, self.workers * self.threads // max(1, min(self.workers, len(builds))))
+
+    def run(self, jobs: Sequence[Job], root: Path, cache_dir: Path, display: Display = Quiet(),
+            builds: Sequence[Build] = ()) -> Iterator[tuple[RunConfig, dict[str, Any]]]:
+        """Execute ``jobs`` (and first ``builds``, largest first), yielding each run's record as
+        it finishes. A free worker takes a base model to build if one is left, else the first
+        run (largest first) whose base model is ready; a failed build is said and its runs go
+        ahead (each then tries to build the model itself and records what failed)."""
         from cltbook.store import read_record
-        from cltbook.study import execute_run
+        from cltbook.study import build_base_model, execute_run
 
         info = {"name": self.name, "workers": self.workers, "host": platform.node(), "driver_pid": os.getpid()}
+        todo = largest_first(jobs)
+        to_build = sorted(builds, key=lambda build: -pretraining_cost(build))
+        waits_for = {run_id: build.key for build in builds for run_id in build.run_ids}
+        unbuilt = {build.key for build in builds}
+        build_threads = self.build_threads(builds)
+        ready = threading.Condition()
+        stop = False
+        finished: queue.Queue = queue.Queue()
 
-        def one(job: Job) -> dict[str, Any]:
+        def take() -> Build | Job | None:  # called holding `ready`
+            while not stop:
+                if to_build:
+                    return to_build.pop(0)
+                for index, job in enumerate(todo):
+                    if waits_for.get(job[0].run_id) not in unbuilt:
+                        return todo.pop(index)
+                if not todo:
+                    return None
+                ready.wait()
+            return None
+
+        def build(task: Build) -> None:
+            size = task.config.base_model.size
+            progress_dir = cache_dir / "base_models" / f".{task.key}.progress"
+            display.add(f"base model {size}", progress_dir)
+            try:
+                seconds = build_base_model(task.config, cache_dir, build_threads, progress_dir)
+                display.say(f"pretrained base model {size} ({task.key}) in {seconds:.0f} s, {build_threads} thread(s)")
+            except Exception as err:  # its runs go ahead and record the failure themselves
+                display.say(f"FAILED to build base model {size} ({task.key}): {err}")
+            finally:
+                display.remove(progress_dir)
+                with ready:
+                    unbuilt.discard(task.key)
+                    ready.notify_all()
+
+        def execute(job: Job) -> dict[str, Any]:
             config, run_dir = job
             with run_lock(run_dir) as held:
                 record = read_record(run_dir)
                 if not held or (record is not None and record.get("status") == "ok"):
                     return elsewhere(config)  # another driver is executing it, or just did
-                started(job)
-                return execute_run(config, run_dir, root, cache_dir, self.threads, timeout=self.timeout, executor=info)
+                display.add(config.label, run_dir)
+                try:
+                    return execute_run(config, run_dir, root, cache_dir, self.threads, timeout=self.timeout, executor=info)
+                finally:
+                    display.remove(run_dir)
 
-        with ThreadPoolExecutor(self.workers) as pool:
-            futures = {pool.submit(one, job): job for job in base_model_order(jobs)}
-            try:
-                for future in as_completed(futures):
-                    yield futures[future][0], future.result()
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
+        def worker() -> None:
+            while True:
+                with ready:
+                    task = take()
+                if task is None:
+                    return
+                if isinstance(task, Build):
+                    build(task)
+                    continue
+                try:
+                    finished.put((task[0], execute(task)))
+                except BaseException as err:  # raised in the driver by the generator
+                    finished.put((task[0], err))
+
+        threads = [threading.Thread(target=worker, name=f"cltbook-worker-{i}", daemon=True)
+                   for i in range(self.workers)]
+        for thread in threads:
+            thread.start()
+        try:
+            for _ in range(len(jobs)):
+                config, outcome = finished.get()
+                if isinstance(outcome, BaseException):
+                    raise outcome
+                yield config, outcome
+        finally:  # no new work; what is executing finishes (or dies with the interrupted driver)
+            with ready:
+                stop = True
+                ready.notify_all()
+            for thread in threads:
+                thread.join()
 
 
 def _ray_task(config_data: dict[str, Any], notebook_text: str, threads: int, timeout: float | None,
@@ -169,8 +285,10 @@ class RayExecutor:
         self.worker_cache = worker_cache or str(Path(tempfile.gettempdir()) / "cltbook-cache")
         self.auth_mode = auth_mode
 
-    def run(self, jobs: Sequence[Job], root: Path, cache_dir: Path,
-            started: Callable[[Job], None] = lambda job: None) -> Iterator[tuple[RunConfig, dict[str, Any]]]:
+    def run(self, jobs: Sequence[Job], root: Path, cache_dir: Path, display: Display = Quiet(),
+            builds: Sequence[Build] = ()) -> Iterator[tuple[RunConfig, dict[str, Any]]]:
+        """Submit every run, yield each record as its folder is committed. ``builds`` are
+        ignored: each node builds what its runs need."""
         os.environ["RAY_AUTH_MODE"] = self.auth_mode  # before Ray is imported: it reads the mode then
         try:
             import ray
@@ -185,13 +303,14 @@ class RayExecutor:
             task = ray.remote(num_cpus=self.threads, num_gpus=self.gpus, max_retries=0)(_ray_task)
             pending = {}
             for config, run_dir in jobs:
-                started((config, run_dir))
+                display.add(config.label, run_dir)
                 ref = task.remote(config.to_dict(), notebook_text, self.threads, self.timeout, self.worker_cache)
                 pending[ref] = (config, run_dir)
             while pending:
                 (ready,), _ = ray.wait(list(pending), num_returns=1)
                 config, run_dir = pending.pop(ready)
                 commit_run_folder(run_dir, ray.get(ready))
+                display.remove(run_dir)
                 yield config, read_record(run_dir)
         finally:
             ray.shutdown()

@@ -24,6 +24,7 @@ import yaml
 from tqdm import tqdm
 
 from cltbook.config import ConfigError, RunConfig, StudyConfig, load_study
+from cltbook.executors import Build
 from cltbook.store import (
     DRIVER_VARIABLE,
     RECORD,
@@ -359,8 +360,9 @@ def preflight(configs: list[RunConfig], root: Path) -> None:
 
 
 class _StageDisplay:
-    """Keeps the progress bar's postfix at the stages of the runs in flight
-    ("<label>: train 120/400"), read from their stage files every second."""
+    """Keeps the progress bar's postfix at the stages of the work in flight
+    ("<label>: train 120/400", "base model tiny: pretrain 300/700"), read from their stage files
+    every second; says an executor's messages above the bar."""
 
     def __init__(self, bar, every: float = 1.0):
         self.bar, self.every = bar, every
@@ -376,6 +378,9 @@ class _StageDisplay:
     def remove(self, run_dir: Path) -> None:
         with self.lock:
             self.active.pop(run_dir, None)
+
+    def say(self, text: str) -> None:
+        tqdm.write(text)
 
     def _poll(self) -> None:
         while not self.stop.wait(self.every):
@@ -421,39 +426,65 @@ def estimate_seconds(statuses: list[RunStatus], todo: list[RunStatus]) -> tuple[
     return total, len(finished)
 
 
-def pretrain_base_models(configs: list[RunConfig], cache_dir: Path, threads: int = 0, echo=print) -> dict[str, float]:
-    """Build every world base model the runs need and the cache lacks, one after another with all
-    ``threads`` (0: every core), before any run starts: parallel workers would otherwise each
-    pretrain with a share of the cores, or wait on one another's lock. Returns seconds per model."""
-    import torch
+def missing_base_models(configs: list[RunConfig], cache_dir: Path) -> list[Build]:
+    """The world base models ``configs`` need that the cache lacks, each with the runs that wait
+    for it."""
+    from cltbook.models import base_model_key
 
-    from cltbook.models import base_model_key, world_base_model
-
-    needed: dict[str, RunConfig] = {}
+    needed: dict[str, list[RunConfig]] = {}
     for config in configs:
         if config.base_model.source == "world":
             key = base_model_key(config.world, config.base_model)
             if not (cache_dir / "base_models" / key / "pretraining.json").is_file():
-                needed.setdefault(key, config)
-    seconds: dict[str, float] = {}
-    if not needed:
-        return seconds
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads or os.cpu_count() or 1)
-    try:
-        for key, config in needed.items():
-            spec = config.base_model
-            with tqdm(total=spec.pretrain_steps, desc=f"pretrain {spec.size} ({key})", unit="step") as bar:
-                def progress(done: int, total: int, *_: Any) -> None:
-                    bar.update(done - bar.n)
-                started = time.perf_counter()
-                world_base_model(config.world, spec, cache_dir, progress=progress)
-                seconds[key] = round(time.perf_counter() - started, 1)
-    finally:
-        torch.set_num_threads(previous)
-    echo(f"pretrained {len(seconds)} base model(s) in {sum(seconds.values()):.0f} s: "
-         + ", ".join(f"{needed[k].base_model.size} {v:.0f} s" for k, v in seconds.items()))
-    return seconds
+                needed.setdefault(key, []).append(config)
+    return [Build(key, runs[0], frozenset(c.run_id for c in runs)) for key, runs in needed.items()]
+
+
+BUILD_LOG = "build.log"  # a base-model build's output, in its progress folder
+
+
+def build_base_model(config: RunConfig, cache_dir: Path, threads: int, progress_dir: Path) -> float:
+    """Pretrain the world base model of ``config`` and compute its world card, in a child
+    process with ``threads`` torch threads that dies with the driver (as a run's papermill
+    process does). Progress goes to ``progress_dir``/stage, output to ``progress_dir``/build.log;
+    the folder is removed after a success and kept after a failure, which raises with the log's
+    last line. Returns the seconds it took."""
+    shutil.rmtree(progress_dir, ignore_errors=True)
+    progress_dir.mkdir(parents=True)
+    spec = json.dumps({"config": config.to_dict(), "cache_dir": str(cache_dir.resolve()),
+                       "threads": threads, "stage": str((progress_dir / STAGE).resolve())})
+    started = time.perf_counter()
+    with open(progress_dir / BUILD_LOG, "wb") as log:
+        code = subprocess.run([sys.executable, "-c", "import sys; from cltbook.study import _build_child; "
+                               "_build_child(sys.argv[1])", spec], stdout=log, stderr=subprocess.STDOUT,
+                              preexec_fn=_die_with_parent).returncode
+    if code != 0:
+        lines = (progress_dir / BUILD_LOG).read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        raise RuntimeError(f"{lines[-1] if lines else f'exit code {code}'} (log: {progress_dir / BUILD_LOG})")
+    shutil.rmtree(progress_dir, ignore_errors=True)
+    return time.perf_counter() - started
+
+
+def _build_child(spec_json: str) -> None:
+    """The child process of :func:`build_base_model`."""
+    import torch
+
+    from cltbook import worldcard
+    from cltbook.config import run_config
+    from cltbook.models import load_model, world_base_model
+
+    spec = json.loads(spec_json)
+    config, stage = run_config(spec["config"]), Path(spec["stage"])
+    torch.set_num_threads(spec["threads"])
+
+    def progress(done: int, total: int, *_: Any) -> None:
+        if done % 10 == 0 or done == total:
+            atomic_write_text(stage, f"pretrain {done}/{total}")
+
+    folder = world_base_model(config.world, config.base_model, spec["cache_dir"], progress=progress)
+    atomic_write_text(stage, "card")
+    model, tokenizer = load_model(folder, dtype=config.base_model.dtype)
+    worldcard.ensure(folder, model, tokenizer, config.world, config.base_model)
 
 
 def run_study(
@@ -497,14 +528,12 @@ def run_study(
         return outcome
     echo(f"study {study.name}: {len(statuses)} runs, {len(todo)} to run, {len(statuses) - len(todo)} skipped"
          f" ({executor.name} executor)")
-    if executor.name == "local":  # Ray workers build base models on their own nodes
-        pretrain_base_models([s.config for s in todo], cache_dir, threads=threads, echo=echo)
+    # The local executor builds missing base models with its workers; Ray nodes build their own.
+    builds = missing_base_models([s.config for s in todo], cache_dir) if executor.name == "local" else []
     folder = study_dir(runs_root, study.name)
     jobs = [(s.config, folder / s.config.run_id) for s in todo]
     with tqdm(total=len(todo), desc=study.name, unit="run", disable=not todo) as bar, _StageDisplay(bar) as stages:
-        for config, record in executor.run(jobs, root, cache_dir,
-                                           started=lambda job: stages.add(job[0].label, job[1])):
-            stages.remove(folder / config.run_id)
+        for config, record in executor.run(jobs, root, cache_dir, display=stages, builds=builds):
             bar.update(1)
             if record is not None and record["status"] == ELSEWHERE:
                 outcome["skipped"].append(config.run_id)

@@ -8,15 +8,17 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import pytest
 import yaml
 
 from cltbook.config import load_study
-from cltbook.executors import LocalExecutor, RayExecutor, base_model_order, commit_run_folder
+from cltbook.executors import Build, LocalExecutor, RayExecutor, commit_run_folder, largest_first, relative_cost
 from cltbook.store import RECORD, read_record
-from cltbook.study import run_study
+from cltbook.study import build_base_model, run_study
 
 from conftest import ROOT, SMOKE_STUDY
 
@@ -82,12 +84,105 @@ def test_a_run_past_its_timeout_is_stopped_and_recorded_as_failed(tmp_path):
     assert (tmp_path / "runs" / "six" / run_id / "run.log").is_file()
 
 
-def test_runs_interleave_base_models_so_workers_build_different_ones_first():
+def test_ready_runs_go_largest_first():
     configs = load_study(ROOT / "studies" / "default.yaml").expand()
-    ordered = base_model_order([(c, Path(c.run_id)) for c in configs])
-    sizes = {c.base_model.size for c in configs}
-    assert {c.base_model.size for c, _ in ordered[: len(sizes)]} == sizes
-    assert sorted(c.run_id for c, _ in ordered) == sorted(c.run_id for c in configs)
+    ordered = [c for c, _ in largest_first([(c, Path(c.run_id)) for c in configs])]
+    assert sorted(c.run_id for c in ordered) == sorted(c.run_id for c in configs)
+    costs = [relative_cost(c) for c in ordered]
+    assert costs == sorted(costs, reverse=True)
+    assert (ordered[0].base_model.size, len(ordered[0].tasks)) == ("small", 3)
+    assert (ordered[-1].base_model.size, len(ordered[-1].tasks)) == ("tiny", 1)
+
+
+class Recorder:
+    """A display that keeps what an executor says."""
+
+    def __init__(self):
+        self.said = []
+
+    def add(self, label, folder):
+        pass
+
+    def remove(self, folder):
+        pass
+
+    def say(self, text):
+        self.said.append(text)
+
+
+def scheduled(monkeypatch, tmp_path, workers, threads, build_seconds, fail=()):
+    """Run the local executor's scheduling over three tiny and three small runs of the default
+    study, with stand-ins for the build and the run that log when they start and end."""
+    events, lock = [], threading.Lock()
+
+    def log(*event):
+        with lock:
+            events.append((time.monotonic(), *event))
+
+    def fake_build(config, cache_dir, threads, progress_dir):
+        size = config.base_model.size
+        log("build", size, threads)
+        time.sleep(build_seconds[size])
+        log("built", size)
+        if size in fail:
+            raise RuntimeError("out of disk")
+        return build_seconds[size]
+
+    def fake_run(config, run_dir, root, cache_dir, threads, timeout=None, executor=None):
+        log("run", config.base_model.size, threads)
+        time.sleep(0.05)
+        return {"run_id": config.run_id, "label": config.label, "status": "ok"}
+
+    monkeypatch.setattr("cltbook.study.build_base_model", fake_build)
+    monkeypatch.setattr("cltbook.study.execute_run", fake_run)
+    configs = load_study(ROOT / "studies" / "default.yaml").expand()
+    picked = {size: sorted((c for c in configs if c.base_model.size == size), key=lambda c: -len(c.tasks))[:3]
+              for size in ("tiny", "small")}
+    assert len(picked["tiny"][0].tasks) > len(picked["small"][1].tasks)  # builds go by model, not by run
+    builds = [Build(size, runs[0], frozenset(c.run_id for c in runs)) for size, runs in picked.items()]
+    jobs = [(c, tmp_path / "runs" / c.run_id) for runs in picked.values() for c in runs]
+    display = Recorder()
+    executor = LocalExecutor(workers=workers, threads=threads)
+    done = list(executor.run(jobs, ROOT, tmp_path / "cache", display=display, builds=builds))
+    assert sorted(c.run_id for c, _ in done) == sorted(c.run_id for c, _ in jobs)
+    return events, display.said
+
+
+def test_workers_build_base_models_side_by_side_and_serve_runs_as_soon_as_theirs_is_ready(monkeypatch, tmp_path):
+    events, said = scheduled(monkeypatch, tmp_path, workers=2, threads=1, build_seconds={"tiny": 0.2, "small": 1.0})
+    when = {(kind, size): t for t, kind, size, *_ in reversed(events)}  # first time of each
+    built = {size: t for t, kind, size, *_ in events if kind == "built"}
+    assert [e[3] for e in events if e[1] == "build"] == [1, 1]  # one thread each, both cores busy
+    assert when[("build", "small")] <= when[("build", "tiny")] < when[("run", "tiny")]  # largest first
+    for t, kind, size, *_ in events:
+        if kind == "run":  # no run before its base model
+            assert t >= built[size]
+    assert when[("run", "tiny")] < built["small"]  # the free worker did not wait for the other build
+    assert len(said) == 2 and all(line.startswith("pretrained base model") for line in said)
+
+
+def test_one_worker_builds_with_every_thread_then_runs(monkeypatch, tmp_path):
+    events, _ = scheduled(monkeypatch, tmp_path, workers=1, threads=2, build_seconds={"tiny": 0.05, "small": 0.05})
+    kinds = [e[1] for e in events]
+    assert kinds[:4] == ["build", "built", "build", "built"] and set(kinds[4:]) == {"run"}
+    assert [e[3] for e in events if e[1] == "build"] == [2, 2]
+
+
+def test_a_failed_build_is_said_and_its_runs_still_go_ahead_to_record_it(monkeypatch, tmp_path):
+    events, said = scheduled(monkeypatch, tmp_path, workers=2, threads=1,
+                             build_seconds={"tiny": 0.05, "small": 0.05}, fail=("small",))
+    assert sum(1 for e in events if e[1:3] == ("run", "small")) == 3
+    assert any("FAILED to build base model small" in line and "out of disk" in line for line in said)
+
+
+def test_a_base_model_build_that_fails_raises_with_its_log(tmp_path):
+    config = load_study(SMOKE_STUDY).expand()[0]
+    not_a_folder = tmp_path / "cache"
+    not_a_folder.write_text("a file where the cache folder should be")
+    progress = tmp_path / "progress"
+    with pytest.raises(RuntimeError, match=r"Error.*\(log: .*build.log\)"):
+        build_base_model(config, not_a_folder, 1, progress)
+    assert "Traceback" in (progress / "build.log").read_text()  # kept for the user to read
 
 
 def test_a_returned_run_folder_is_committed_whole(tmp_path):
