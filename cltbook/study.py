@@ -304,27 +304,31 @@ def _scratch_datasets_cache() -> Iterator[None]:
 
 def check_real_data(config: RunConfig) -> None:
     """Read a run's local data files and build its mixture: unreadable files, malformed records,
-    too few items and evaluation items found in training fail here, naming the field. Runs whose
-    data come from the hub are checked when they execute (nothing downloads before then)."""
+    too few items and evaluation items found in training fail here, naming the field. A hub
+    dataset is checked by its id (and, offline, by its presence in the local cache); the mixture
+    of a run that reads one is built when the run executes (nothing downloads before then), but
+    its local files are still read here."""
     from cltbook.data import build_mixture
     from cltbook.real import load_source
     from cltbook.world import LeakError
 
     sources = {f"data.{part}.{task}": source for part in ("train", "evaluation")
                for task, source in (getattr(config.data, part) or {}).items()}
+    local = {where: source for where, source in sources.items() if Path(source.path).expanduser().exists()}
     for where, source in sources.items():
-        if not Path(source.path).expanduser().exists():
+        if where not in local:
             _check_hub_id(source.path, "dataset", f"{where}.path")
-            return
     trained = tuple(code for code, count in config.language_counts().items() if count)
     with _scratch_datasets_cache():
-        for where, source in sources.items():
+        for where, source in local.items():
             task = where.rsplit(".", 1)[1]
             languages = trained if where.startswith("data.train") else config.evaluation_languages
             try:
                 load_source(source, task, languages, config.data)
             except (OSError, ValueError) as err:
                 raise ConfigError(f"{where}.path", f"{source.path!r}: {err}") from None
+        if len(local) < len(sources):
+            return
         try:
             build_mixture(config)
         except LeakError as err:

@@ -305,3 +305,16 @@ def test_the_paper_gpu_preset_covers_three_tasks_single_and_multi_task():
         assert judge is not None and judge.api_key_env == "OPENAI_API_KEY"
         # full fine-tuning only where it fits one 80 GB GPU (<= 3B); larger models use LoRA
         assert config.training.method == "lora" or config.base_model.source == "Qwen/Qwen2.5-3B"
+
+
+def test_a_broken_local_file_beside_a_hub_dataset_is_still_refused_before_any_work(tmp_path, monkeypatch):
+    from cltbook.study import check_real_data
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)  # the hub id is then checked by its form only
+    broken = tmp_path / "train.jsonl"
+    broken.write_text('{"question": "What is 1 + 1?", "answer": "2", "lang-id": "en-1"}\n{"question": \n')
+    config = real_config(["math_reasoning"], {"math_reasoning": {"loader": "mcot_math", "path": str(broken)}},
+                         {"math_reasoning": {"loader": "mgsm", "path": "juletxara/mgsm"}})
+    with pytest.raises(ConfigError) as error:
+        check_real_data(config)
+    assert error.value.path == "data.train.math_reasoning.path" and "train.jsonl:2" in str(error.value)
