@@ -234,6 +234,8 @@ CASES: list[BadInput] = [
              study({"tasks": ["poetry"]})),
     BadInput("unknown-choice", "study file", "a value outside a field's choices", "training.select_checkpoint",
              "'best'", study({"training": {"select_checkpoint": "best"}})),
+    BadInput("stop-loss-not-positive", "study file", "a training-loss target of zero, never reached",
+             "training.stop_at_train_loss", "0", study({"training": {"stop_at_train_loss": 0}})),
     BadInput("shares-not-summing-to-1", "study file", "corpus language shares that do not sum to 1",
              "world.language_shares", "0.9", study({"world": {"language_shares": {"en": 0.5, "es": 0.4}}})),
     BadInput("empty-grid-axis", "study file", "a grid axis with no values", "grid.seed", "[]",

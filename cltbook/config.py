@@ -17,6 +17,7 @@ import difflib
 import hashlib
 import itertools
 import json
+import math
 import types
 import typing
 from dataclasses import dataclass, field, fields
@@ -159,6 +160,9 @@ class TrainingConfig:
     eval_every: int = 50
     validation_per_language: int = 32
     select_checkpoint: str = "best_validation"
+    # Stop before max_steps once the mean training loss over the last pass through the data (the
+    # last ceil(examples / batch_size) steps) is below this value; null: always run max_steps.
+    stop_at_train_loss: float | None = None
     # full: every weight is trained; lora: low-rank adapters (peft) on every linear layer.
     method: str = "full"
     lora_rank: int = 16
@@ -585,6 +589,9 @@ def validate(config: RunConfig) -> RunConfig:
     _require(training.warmup_steps >= 0, "training.warmup_steps", f"must be >= 0, got {training.warmup_steps}")
     _require(training.learning_rate > 0, "training.learning_rate", f"must be > 0, got {training.learning_rate}")
     _choice(training.select_checkpoint, CHECKPOINT_SELECTION, "training.select_checkpoint")
+    if training.stop_at_train_loss is not None:
+        _require(math.isfinite(training.stop_at_train_loss) and training.stop_at_train_loss > 0,
+                 "training.stop_at_train_loss", f"must be a finite number > 0 or null, got {training.stop_at_train_loss}")
     _choice(training.method, TRAINING_METHODS, "training.method")
     _choice(training.backend, BACKENDS, "training.backend")
     _require(training.lora_rank > 0, "training.lora_rank", f"must be > 0, got {training.lora_rank}")

@@ -17,6 +17,7 @@ import io
 import json
 import os
 import platform
+import random
 import signal
 import subprocess
 import tempfile
@@ -27,6 +28,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterator
 
+import numpy as np
 import pandas as pd
 
 from cltbook.config import CACHE_VERSION, RunConfig
@@ -242,7 +244,14 @@ class RunWriter:
         self.run_dir = Path(run_dir)
         self.config = config
         self.threads = threads or os.cpu_count() or 1
+        # The same seed gives the same metrics on an idle or a busy machine: a fixed number of
+        # intra-op threads (a reduction split differently sums in another order), deterministic
+        # kernels where torch has them, and every generator seeded inside the run.
         torch.set_num_threads(self.threads)
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        random.seed(config.seed)
+        np.random.seed(config.seed)
+        torch.manual_seed(config.seed)
         self.timings: dict[str, float] = {}
         self.notes: dict[str, Any] = {}
         self.started_at = time.time()

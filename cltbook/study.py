@@ -135,6 +135,8 @@ def execute_run(
     atomic_write_text(run_dir / PARAMETERS, yaml.safe_dump(parameters, sort_keys=False, allow_unicode=True))
     command = papermill_command(notebook or root / NOTEBOOK, run_dir, root)
     env = {**os.environ, EXECUTOR_VARIABLE: json.dumps(executor or {"name": "local"}), DRIVER_VARIABLE: str(os.getpid())}
+    if threads > 0:  # the kernel's OpenMP pool is sized from its start, not only by RunWriter
+        env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     error = None
     with open(run_dir / LOG, "wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root,

@@ -3,11 +3,13 @@
 Prompt tokens are labelled -100, so the model is taught to answer, not to reproduce questions. The
 budget is a number of optimizer steps; every `eval_every` steps the held-out validation loss is
 measured and, with `select_checkpoint: best_validation`, the best weights are restored at the end.
+With `stop_at_train_loss`, training stops earlier once the mean loss over the last pass through
+the data is below it (a target met, not a step count that happened to suffice).
 """
 
 from __future__ import annotations
 
-import copy
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -154,6 +156,7 @@ def finetune(
     result = TrainingResult(steps=0, tokens=0, completion_tokens=0, best_step=0)
     best_loss, best_weights = float("inf"), None
     order: list[int] = []
+    steps_per_pass = math.ceil(len(encoded_train) / config.batch_size)
     model.train()
     for step in range(1, config.max_steps + 1):
         for group in optimizer.param_groups:
@@ -172,7 +175,10 @@ def finetune(
         result.tokens += int(batch["attention_mask"].sum())
         result.completion_tokens += n_completion
         result.train_losses.append(loss.item())
-        if step % config.eval_every == 0 or step == config.max_steps:
+        last_pass = result.train_losses[-steps_per_pass:]
+        target_met = (config.stop_at_train_loss is not None and len(last_pass) == steps_per_pass
+                      and sum(last_pass) / steps_per_pass < config.stop_at_train_loss)
+        if step % config.eval_every == 0 or step == config.max_steps or target_met:
             val = validation_loss(model, encoded_validation, pad_id, batch_size=64)
             result.validation.append({"step": step, "loss": val})
             if val < best_loss:
@@ -181,6 +187,8 @@ def finetune(
                     best_weights = {name: p.detach().to("cpu", copy=True) for name, p in trainable.items()}
         if progress is not None:
             progress(step, config.max_steps, loss.item())
+        if target_met:
+            break
     if config.select_checkpoint == "best_validation":
         with torch.no_grad():
             for name, weight in best_weights.items():

@@ -44,20 +44,40 @@ def tiny_llama(mgsm_subset, tmp_path):
                              num_key_value_heads=4, max_position_embeddings=512)
 
 
-def save_random_model(model_class, config_class, tokenizer, folder, **shape):
-    """A 2-layer model of ``model_class`` with random weights, saved with its tokenizer like a hub
-    checkpoint (safetensors)."""
-    model = model_class(config_class(
-        vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-        num_attention_heads=4, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id, **shape,
-    ))
+def save_random_model(model_class, config_class, tokenizer, folder, seed=0, **shape):
+    """A 2-layer model of ``model_class`` with random weights drawn from ``seed``, saved with its
+    tokenizer like a hub checkpoint (safetensors). The draw uses a forked RNG: the weights do not
+    depend on what earlier tests did with torch's global generator, nor change it."""
+    import torch
+
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        model = model_class(config_class(
+            vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+            num_attention_heads=4, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id, **shape,
+        ))
     model.save_pretrained(folder, safe_serialization=True)
     tokenizer.save_pretrained(folder)
     return folder
 
 
 def test_a_tiny_hf_model_learns_real_mgsm_items_through_the_notebook(mgsm_subset, tiny_llama, tmp_path):
+    """Answer-only loss, generation and extraction on real MGSM items: the model memorises 8
+    English and 8 Spanish items and must answer the English ones.
+
+    This test once passed alone and failed one time in four in company (6 of 8 right). Two causes,
+    found by re-running it with the weights drawn from seeds 0-5:
+    - the random weights were drawn from torch's global generator, so they depended on what the
+      tests before it had drawn (alone and in company the model started elsewhere); they now come
+      from a fixed seed in a forked generator (``save_random_model``);
+    - the checkpoint was chosen by validation loss on 4 held-out items, which is lowest at step 50
+      of 150, long before memorisation ends: every seed kept step 50 and scored 7 or 8 of 8, so
+      one unlucky start fell below the bar. Now the last weights are kept and training runs until
+      the mean training loss over a pass is below 0.02 (capped at 400 steps): every seed stopped at
+      74-80 steps with 8 of 8 right.
+    Load on the cores changes neither (the determinism test in test_reliability runs under load).
+    """
     source = {"loader": "mgsm", "path": str(mgsm_subset)}
     config = run_config({
         "study": "real-smoke",
@@ -67,8 +87,9 @@ def test_a_tiny_hf_model_learns_real_mgsm_items_through_the_notebook(mgsm_subset
                  "evaluation": {"math_reasoning": source}, "allow_eval_in_train": True},
         "base_model": {"source": str(tiny_llama)},
         "mixture": {"anchor_examples": 8, "n_per_language": 8},
-        "training": {"max_steps": 150, "batch_size": 8, "learning_rate": 3e-3, "warmup_steps": 10,
-                     "eval_every": 50, "validation_per_language": 4},
+        "training": {"max_steps": 400, "batch_size": 8, "learning_rate": 3e-3, "warmup_steps": 10,
+                     "eval_every": 50, "validation_per_language": 4,
+                     "select_checkpoint": "last", "stop_at_train_loss": 0.02},
         "evaluation": {"items_per_language": ITEMS, "max_new_tokens": 16},
     })
     run_dir = tmp_path / "run"
@@ -76,6 +97,7 @@ def test_a_tiny_hf_model_learns_real_mgsm_items_through_the_notebook(mgsm_subset
     assert record["status"] == "ok", record.get("traceback")
     assert record["base_model"]["source"] == str(tiny_llama)
     assert record["data"]["sources"]["evaluation.math_reasoning"]["missing_languages"] == []
+    assert record["training"]["steps"] < 400, "the training loss never reached its target"
 
     manifest = pd.read_parquet(run_dir / MANIFEST)
     learned = set(manifest[(manifest["split"] == "train") & (manifest["language"] == "en")]["item_id"])

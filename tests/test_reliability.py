@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -233,15 +234,34 @@ def test_two_drivers_share_a_study_executing_each_run_once(finished, tmp_path):
 # --------------------------------------------------------------------------------------------
 
 
+BUSY_LOOP = "import time\nend = time.time() + {seconds}\nwhile time.time() < end:\n    pass\n"
+
+
+@contextmanager
+def busy_cores(count: int, seconds: float = 600):
+    """``count`` processes spinning on the CPU (each stops by itself after ``seconds``)."""
+    spinners = [subprocess.Popen([sys.executable, "-c", BUSY_LOOP.format(seconds=seconds)])
+                for _ in range(count)]
+    try:
+        yield spinners
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+
+
 @pytest.mark.slow
-def test_two_fresh_processes_with_their_own_caches_give_identical_results(tmp_path):
+def test_two_fresh_processes_with_their_own_caches_give_identical_results_on_busy_cores(tmp_path):
+    """Two runs of one config in fresh processes, side by side while other processes keep every
+    core busy, write the same metrics and the same prediction texts."""
     config = load_study(write_study(tmp_path / "rel.yaml", {})).expand()[0]
 
     def fresh(name):
         return execute_run(config, tmp_path / name / config.run_id, ROOT, tmp_path / name / "cache", threads=1)
 
-    with ThreadPoolExecutor(2) as pool:
+    with busy_cores(os.cpu_count() or 2) as spinners, ThreadPoolExecutor(2) as pool:
         first, second = pool.map(fresh, ["a", "b"])
+        assert all(spinner.poll() is None for spinner in spinners)  # the load lasted the runs
     assert first["status"] == second["status"] == "ok"
     assert first["provenance"]["threads"] == second["provenance"]["threads"] == 1
     assert first["provenance"]["pid"] != second["provenance"]["pid"]

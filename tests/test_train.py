@@ -1,5 +1,7 @@
 """Fine-tuning: loss on the completion only; the checkpoint is the best on validation."""
 
+import dataclasses
+
 import pytest
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
@@ -96,6 +98,25 @@ def test_finetune_lowers_validation_loss_and_restores_the_best_step():
     assert losses[-1] < losses[0]
     assert result.best_step == 10 * (1 + losses.index(min(losses)))
     assert result.completion_tokens < result.tokens
+
+
+def test_training_stops_once_a_pass_over_the_data_is_below_the_target_loss():
+    tok = tokenizer()
+    train = [example(i) for i in range(16)]  # two steps a pass at batch size 8
+    capped = TrainingConfig(max_steps=300, batch_size=8, learning_rate=3e-3, warmup_steps=2, eval_every=100,
+                            select_checkpoint="last")
+    full = finetune(small_model(tok), tok, train, train[:4], capped, seed=0)
+    target = 0.5
+    passes = [sum(full.train_losses[i - 2 : i]) / 2 for i in range(2, len(full.train_losses) + 1)]
+    first_below = 2 + next(i for i, loss in enumerate(passes) if loss < target)
+    stopped = finetune(small_model(tok), tok, train, train[:4],
+                       dataclasses.replace(capped, stop_at_train_loss=target), seed=0)
+    assert stopped.steps == stopped.best_step == first_below < 300
+    assert stopped.train_losses == full.train_losses[:first_below]
+    assert stopped.validation[-1]["step"] == first_below  # the last weights are validated too
+    never = finetune(small_model(tok), tok, train, train[:4],
+                     dataclasses.replace(capped, max_steps=20, stop_at_train_loss=1e-9), seed=0)
+    assert never.steps == 20
 
 
 def test_same_seed_same_training():
