@@ -31,11 +31,40 @@ def language_order(languages) -> list[str]:
     return ordered + sorted(present - set(ordered))
 
 
+BUDGET = ["training_steps", "learning_rate"]
+
+
+def main_budget(results: pd.DataFrame) -> tuple[int, float]:
+    """The fine-tuning budget (steps, learning rate) that most fine-tuned runs of a study use."""
+    tuned = results[results["mixture_design"] != "none"].drop_duplicates("run_id")
+    if tuned.empty:
+        raise ValueError("the study has no fine-tuned run")
+    steps, rate = tuned.groupby(BUDGET).size().idxmax()
+    return int(steps), float(rate)
+
+
+def fine_tuned_runs(results: pd.DataFrame) -> pd.DataFrame:
+    """Rows of augmentation runs fine-tuned with the study's main budget: the runs every axis
+    compares. Runs with another budget (an over-training contrast) are left out."""
+    steps, rate = main_budget(results)
+    return results[(results["mixture_design"] == "augmentation") & (results["training_steps"] == steps)
+                   & (results["learning_rate"] == rate)]
+
+
+def over_trained_runs(results: pd.DataFrame) -> pd.DataFrame:
+    """Rows of augmentation runs fine-tuned with more steps or a higher learning rate than the
+    study's main budget: the language-confusion contrast."""
+    steps, rate = main_budget(results)
+    rows = results[results["mixture_design"] == "augmentation"]
+    return rows[(rows["training_steps"] > steps) | (rows["learning_rate"] > rate)]
+
+
 def single_task_runs(results: pd.DataFrame, size: str | None = None) -> pd.DataFrame:
-    """Rows of single-task augmentation runs with the paper's language mix, on ``size`` (default:
-    the smallest base model that has such runs) — the paper's main design."""
-    rows = results[(results["setting"] == "single") & (results["mixture_design"] == "augmentation")
-                   & (results["seen_languages"] == ",".join(DEFAULT_SEEN))]
+    """Rows of single-task augmentation runs with the paper's language mix and the study's main
+    budget, on ``size`` (default: the smallest base model that has such runs) — the paper's main
+    design."""
+    rows = fine_tuned_runs(results)
+    rows = rows[(rows["setting"] == "single") & (rows["seen_languages"] == ",".join(DEFAULT_SEEN))]
     if size is None and len(rows):
         counts = rows.groupby("model_size")["run_id"].nunique()
         size = counts.idxmax()  # the size with the full grid

@@ -27,6 +27,7 @@ import yaml
 from pandas.io.formats.style import Styler
 from statsmodels.iolib.summary2 import Summary
 
+from cltbook.config import WorldConfig, load_study
 from cltbook.study import project_root
 
 STUDY_VARIABLE = "CLTBOOK_STUDY"  # set by `cltbook book --study` for one build only
@@ -59,6 +60,12 @@ def load_table(name: str, study: str | None = None) -> pd.DataFrame:
             f"`cltbook collect studies/{study}.yaml` first (or `make book`)"
         )
     return pd.read_parquet(path)
+
+
+def study_world(study: str | None = None) -> WorldConfig:
+    """The world of a study's first run (``studies/<study>.yaml``): its items, as the runs saw them."""
+    root = project_root()
+    return load_study(root / "studies" / f"{study or study_name(root)}.yaml").expand()[0].world
 
 
 def load_results(study: str | None = None) -> pd.DataFrame:
@@ -109,8 +116,13 @@ def _stamp(study: str, root: Path) -> str:
     package = Path(__file__).parent
     for path in sorted(package.rglob("*.py")):
         code.update(str(path.relative_to(package)).encode() + path.read_bytes())
+    # Measurements the bench scripts write (benchmarks, the ablation, the world at GPU scale)
+    measured = hashlib.sha256()
+    for path in sorted([*(root / "bench").glob("*.json"), *(root / "book" / "data").glob("*")]):
+        if path.is_file():
+            measured.update(str(path.relative_to(root)).encode() + path.read_bytes())
     return json.dumps({"study": study, "results": digest.hexdigest() if folder.is_dir() else "missing",
-                       "package": code.hexdigest()})
+                       "package": code.hexdigest(), "measurements": measured.hexdigest()})
 
 
 def build(study: str | None = None, strict: bool = True, root: Path | None = None) -> int:

@@ -1,20 +1,34 @@
 """Checks that the miniature world is in the regime the study needs, each with a 95% interval.
 
-The world chapter shows these; every check is computed from a study's collected results (the
-world card and the per-item predictions), never from a model:
+The regime: post-training elicits what pretraining built. English-only fine-tuning brings English
+up, lifts the other languages above the base model and keeps their answers in the prompt's
+language; examples in the seen languages lift them further, and the unseen ones with them;
+over-training on English pushes answers into English. The world chapter shows these checks; every
+one is computed from a study's collected results (the world card and the per-item predictions),
+never from a model:
 
 - ``loss_below_unigram``: each base model's held-out loss beats a unigram model, per language;
 - ``loss_falls_with_size``: the larger base model has the lower held-out loss, per language;
-- ``english_in_range``: after English-only fine-tuning, the interval of English's headline score
-  lies inside :data:`ENGLISH_RANGE` (room to move, neither floor nor ceiling);
+- ``english_elicited``: after English-only fine-tuning, English's headline score reaches
+  :data:`ENGLISH_TARGET` of its task;
 - ``seen_beats_base`` / ``unseen_beats_base``: after English-only fine-tuning, the seen (unseen)
-  average beats the un-fine-tuned base model prompted k-shot in each language; the interval of
-  the difference must exclude 0.
+  average beats the un-fine-tuned base model; the interval of the difference must exclude 0;
+- ``answers_in_prompt_language``: after English-only fine-tuning, at least
+  :data:`IN_LANGUAGE_TARGET` of the non-English answers are in the prompt's language;
+- ``seen_at_largest_n``: the seen average at the grid's largest n reaches :data:`SEEN_TARGET`
+  (math);
+- ``unseen_rises_with_n``: the unseen average at the largest n minus at n = 0; the interval must
+  exclude 0;
+- ``confusion_when_over_trained``: after over-training on English (more steps or a higher
+  learning rate than the study's main budget), fewer than :data:`CONFUSION_BELOW` of the
+  non-English answers are in the prompt's language.
 
-Intervals over evaluation items come from :func:`cltbook.metrics.bootstrap_ci`, which resamples
-item ids jointly across languages (and across the two runs of a difference), because evaluation
-items are parallel; runs replicated over seeds are averaged per item first. Loss intervals are
-the card's (a bootstrap over held-out documents).
+Level targets are met by the point estimate (its interval is shown beside it); a difference must
+have its whole interval on the target's side. Intervals over evaluation items come from
+:func:`cltbook.metrics.bootstrap_ci`, which resamples item ids jointly across languages (and
+across the two runs of a difference), because evaluation items are parallel; runs replicated over
+seeds are averaged per item first. Loss intervals are the card's (a bootstrap over held-out
+documents).
 """
 
 from __future__ import annotations
@@ -22,12 +36,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cltbook.analysis import item_table
+from cltbook.analysis import DEFAULT_SEEN, fine_tuned_runs, item_table, over_trained_runs
 from cltbook.metrics import bootstrap_ci
 from cltbook.report import Estimate
 from cltbook.world.tasks import TASKS
 
-ENGLISH_RANGE = (0.15, 0.85)
+# Targets of the elicitation regime (module docstring), from what the world's design is meant to
+# produce; a target is never moved to fit a result.
+ENGLISH_TARGET = {"math_reasoning": 0.85, "summarization": 0.5, "instruction_following": 0.5}
+IN_LANGUAGE_TARGET = 0.6
+SEEN_TARGET = {"math_reasoning": 0.8}
+CONFUSION_BELOW = 0.2
+LANGUAGE_MATCH = "language_match"
 N_BOOT = 1000
 
 
@@ -45,8 +65,8 @@ def _runs(results: pd.DataFrame, **where) -> pd.DataFrame:
 
 
 def english_only_runs(results: pd.DataFrame) -> pd.DataFrame:
-    """Single-task augmentation runs with no multilingual data (n = 0) and the default mix."""
-    return _runs(results, mixture_design="augmentation", setting="single", n_per_language=0)
+    """Single-task runs with the main budget, no multilingual data (n = 0) and the default mix."""
+    return _runs(fine_tuned_runs(results), setting="single", n_per_language=0)
 
 
 def base_runs(results: pd.DataFrame) -> pd.DataFrame:
@@ -89,32 +109,86 @@ def loss_checks(card_loss: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _roles(results: pd.DataFrame, run_ids) -> dict[str, list[str]]:
+    roles = results[results["run_id"].isin(run_ids)].drop_duplicates("language").set_index("language")["role"]
+    return {role: sorted(roles[roles == role].index) for role in ("seen", "unseen")}
+
+
+def _mean_of(languages):
+    return lambda t: float(t[languages].to_numpy().mean())
+
+
+def _difference(languages):
+    return lambda t: float(t["a"][languages].to_numpy().mean() - t["b"][languages].to_numpy().mean())
+
+
 def transfer_checks(results: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
-    """English in range after English-only tuning, and seen/unseen averages against the base."""
+    """Every check of the regime on fine-tuned runs (module docstring), per task and model size."""
     rows = []
     tuned, base = english_only_runs(results), base_runs(results)
     for (task, size), group in tuned.groupby(["task", "model_size"]):
         metric = headline(task)
         table = item_table(predictions, group["run_id"], task, metric)
         english = _interval(table[["en"]], lambda t: float(np.nanmean(t["en"])))
-        low, high = ENGLISH_RANGE
-        rows.append(_check("english_in_range", task, size, english,
-                           english.low >= low and english.high <= high, f"inside [{low}, {high}]",
-                           metric=metric, runs=len(group)))
+        target = ENGLISH_TARGET[task]
+        rows.append(_check("english_elicited", task, size, english, english.value >= target,
+                           f"at least {target}", metric=metric, runs=len(group)))
+        roles = _roles(results, group["run_id"])
+        others = roles["seen"] + roles["unseen"]
+        matched = item_table(predictions, group["run_id"], task, LANGUAGE_MATCH)
+        in_language = _interval(matched[others], _mean_of(others))
+        rows.append(_check("answers_in_prompt_language", task, size, in_language,
+                           in_language.value >= IN_LANGUAGE_TARGET, f"at least {IN_LANGUAGE_TARGET}",
+                           metric=LANGUAGE_MATCH, runs=len(group)))
         base_group = base[(base["model_size"] == size)]
         if base_group.empty:
             continue
         base_table = item_table(predictions, base_group["run_id"], task, metric)
-        roles = results[results["run_id"].isin(group["run_id"])].drop_duplicates("language").set_index("language")["role"]
-        seen, unseen = sorted(roles[roles == "seen"].index), sorted(roles[roles == "unseen"].index)
-        paired = pd.concat({"tuned": table, "base": base_table}, axis=1).dropna()
-        for name, languages in (("seen_beats_base", seen), ("unseen_beats_base", unseen)):
-            def difference(t, languages=languages):
-                return float(t["tuned"][languages].to_numpy().mean() - t["base"][languages].to_numpy().mean())
-            estimate = _interval(paired, difference)
+        paired = pd.concat({"a": table, "b": base_table}, axis=1).dropna()
+        for name, role in (("seen_beats_base", "seen"), ("unseen_beats_base", "unseen")):
+            estimate = _interval(paired, _difference(roles[role]))
             rows.append(_check(name, task, size, estimate, estimate.low > 0,
                                "difference above 0 (tuned minus base)", metric=metric, runs=len(group)))
+    rows += _checks_against_n(results, predictions)
+    rows += _confusion_checks(results, predictions)
     return pd.DataFrame(rows)
+
+
+def _checks_against_n(results: pd.DataFrame, predictions: pd.DataFrame) -> list[dict]:
+    """The seen average at the largest n, and the unseen average's rise from n = 0 to it."""
+    rows = []
+    single = _runs(fine_tuned_runs(results), setting="single", seen_languages=",".join(DEFAULT_SEEN))
+    for (task, size), group in single.groupby(["task", "model_size"]):
+        largest = group["n_per_language"].max()
+        if largest == 0 or (group["n_per_language"] == 0).sum() == 0:
+            continue
+        metric = headline(task)
+        top, zero = group[group["n_per_language"] == largest], group[group["n_per_language"] == 0]
+        roles = _roles(results, top["run_id"])
+        table = item_table(predictions, top["run_id"], task, metric)
+        if task in SEEN_TARGET:
+            seen = _interval(table[roles["seen"]], _mean_of(roles["seen"]))
+            rows.append(_check("seen_at_largest_n", task, size, seen, seen.value >= SEEN_TARGET[task],
+                               f"at least {SEEN_TARGET[task]} at n = {largest}", metric=metric, runs=len(top)))
+        paired = pd.concat({"a": table, "b": item_table(predictions, zero["run_id"], task, metric)}, axis=1).dropna()
+        rise = _interval(paired, _difference(roles["unseen"]))
+        rows.append(_check("unseen_rises_with_n", task, size, rise, rise.low > 0,
+                           f"difference above 0 (n = {largest} minus n = 0)", metric=metric, runs=len(top)))
+    return rows
+
+
+def _confusion_checks(results: pd.DataFrame, predictions: pd.DataFrame) -> list[dict]:
+    """Over-trained English-only runs: the share of non-English answers in the prompt's language."""
+    rows = []
+    over = _runs(over_trained_runs(results), setting="single", n_per_language=0)
+    for (task, size), group in over.groupby(["task", "model_size"]):
+        roles = _roles(results, group["run_id"])
+        others = roles["seen"] + roles["unseen"]
+        matched = item_table(predictions, group["run_id"], task, LANGUAGE_MATCH)
+        estimate = _interval(matched[others], _mean_of(others))
+        rows.append(_check("confusion_when_over_trained", task, size, estimate, estimate.value < CONFUSION_BELOW,
+                           f"below {CONFUSION_BELOW}", metric=LANGUAGE_MATCH, runs=len(group)))
+    return rows
 
 
 def calibration_table(results: pd.DataFrame, predictions: pd.DataFrame, card_loss: pd.DataFrame) -> pd.DataFrame:

@@ -75,20 +75,44 @@ class ModelSize:
 
 # Base model shapes. tiny, small and medium span an order of magnitude of non-embedding
 # parameters (0.36M, 0.85M, 3.6M; cltbook.models.parameter_counts); micro (0.1M, two layers) is
-# for tests and smoke runs only: too shallow to learn 2-3-step arithmetic. Kept here so validating
-# a study needs no torch.
+# for tests and smoke runs only: too shallow to learn 2-3-step arithmetic. large (14M) is 4x
+# medium again, for a GPU (scripts/gpu_world.sh). Kept here so validating a study needs no torch.
 MODEL_SIZES: dict[str, ModelSize] = {
     "micro": ModelSize(hidden_size=64, num_layers=2, num_heads=4, intermediate_size=192),
     "tiny": ModelSize(hidden_size=96, num_layers=3, num_heads=4, intermediate_size=288),
     "small": ModelSize(hidden_size=128, num_layers=4, num_heads=4, intermediate_size=384),
     "medium": ModelSize(hidden_size=224, num_layers=6, num_heads=7, intermediate_size=608),
+    "large": ModelSize(hidden_size=384, num_layers=8, num_heads=6, intermediate_size=1024),
 }
 
 
 
+# The world's quantities are whole numbers from 2 (no singular nouns) to 99 (two digits).
+MIN_QUANTITY = 2
+MAX_QUANTITY = 99
+# Focal stories of summarization and instruction following start above every math start, within
+# this span (cltbook.world.summarization), so corpus stories never open like them.
+STORY_START_SPAN = 30
+MAX_STORY_START = 80  # the highest story start leaves room for the events that follow
+# Fine-tuning mixtures draw from the first TRAIN_POOL_SIZE training items of a world task, whatever
+# n is, so that mixtures nest; the pretraining corpus's task documents come from the items after.
+TRAIN_POOL_SIZE = 6000
+# The pretraining corpus is guarded against the openings of this many evaluation items per task
+# (cltbook.world.corpus), so no evaluation set may be larger.
+MAX_EVAL_ITEMS = 1000
+MARKER_STYLES = ("shared", "native")
+# The world's document shares: cross-lingual anchors, and the task documents of each task.
+ANCHOR_SHARES = ("parallel_share", "code_switch_share", "glossary_share")
+TASK_SHARES = {"math_reasoning": "math_task_share", "summarization": "summarization_task_share",
+               "instruction_following": "instruction_task_share"}
+
+
 @dataclass(frozen=True)
 class WorldConfig:
-    """The generated miniature world: its seed and its pretraining corpus."""
+    """The generated miniature world: its seed, its tasks' difficulty and its pretraining corpus.
+
+    Every field is part of the base model's cache key: changing one builds another world.
+    """
 
     seed: int = 0
     corpus_documents: int = 30_000
@@ -101,6 +125,28 @@ class WorldConfig:
     code_switch_share: float = 0.0
     glossary_share: float = 0.0
     vocab_size: int = 1024
+    # Numbers of math problems and of the corpus's stories: a start in [2, max_start], steps
+    # adding or taking [2, max_amount], (min, max) steps per problem. Small numbers keep every
+    # worked equation learnable by the smallest model, so what differs between languages is the
+    # language, not the arithmetic.
+    max_start: int = 20
+    max_amount: int = 9
+    math_steps: tuple[int, ...] = (2, 3)
+    # Summarization and instruction-following stories: (min, max) distractor sentences.
+    story_distractors: tuple[int, ...] = (1, 3)
+    # Shares of corpus documents that show a task done (a question with its worked answer, a story
+    # with its summary, an instruction with its response), in every language by the language
+    # shares: the skill is in pretraining, and fine-tuning elicits it. See cltbook.world.corpus.
+    # Story tasks get a small share: with 10% each, the tiny model never learned in 700
+    # pretraining steps to read a problem's numbers (English math 0.12 after English-only
+    # fine-tuning, one seed; 0.16 with math at 25% and 5% each); with 3% each, English 0.91 and
+    # Spanish 0.34. With 1400 steps, 10% each works too (English 0.98), at twice the cost.
+    math_task_share: float = 0.15
+    summarization_task_share: float = 0.03
+    instruction_task_share: float = 0.03
+    # How prompts mark the question and the answer, in the corpus and in fine-tuning alike:
+    # "shared" (Q: / A: in every language) or "native" (each language's own labels, as MGSM).
+    markers: str = "shared"
 
 
 @dataclass(frozen=True)
@@ -424,6 +470,28 @@ def _require(condition: bool, path: str, message: str) -> None:
         raise ConfigError(path, message)
 
 
+def _bounds(value: tuple[int, ...], low: int, high: int, path: str) -> None:
+    _require(len(value) == 2 and low <= value[0] <= value[1] <= high, path,
+             f"must be [min, max] with {low} <= min <= max <= {high}, got {list(value)}")
+
+
+def _validate_world_design(world: WorldConfig) -> None:
+    """The tasks' numbers and the corpus's task documents (see WorldConfig)."""
+    highest_start = MAX_STORY_START - STORY_START_SPAN
+    _require(MIN_QUANTITY <= world.max_start <= highest_start, "world.max_start",
+             f"must be in [{MIN_QUANTITY}, {highest_start}], got {world.max_start}")
+    _require(MIN_QUANTITY <= world.max_amount <= 30, "world.max_amount",
+             f"must be in [{MIN_QUANTITY}, 30], got {world.max_amount}")
+    _bounds(world.math_steps, 1, 4, "world.math_steps")
+    _bounds(world.story_distractors, 0, 8, "world.story_distractors")
+    _choice(world.markers, MARKER_STYLES, "world.markers")
+    shares = {name: getattr(world, name) for name in (*ANCHOR_SHARES, *TASK_SHARES.values())}
+    for name, value in shares.items():
+        _require(0 <= value <= 1, f"world.{name}", f"must be in [0, 1], got {value}")
+    _require(sum(shares.values()) <= 1, "world.instruction_task_share",
+             f"task documents and cross-lingual anchors take {sum(shares.values()):g} of the corpus, more than 1")
+
+
 def _validate_data(config: RunConfig) -> None:
     data = config.data
     _choice(data.source, DATA_SOURCES, "data.source")
@@ -524,13 +592,8 @@ def validate(config: RunConfig) -> RunConfig:
 
     world = config.world
     _require(world.corpus_documents > 0, "world.corpus_documents", f"must be > 0, got {world.corpus_documents}")
-    for name in ("parallel_share", "code_switch_share", "glossary_share"):
-        value = getattr(world, name)
-        _require(0 <= value <= 1, f"world.{name}", f"must be in [0, 1], got {value}")
-    anchors = world.parallel_share + world.code_switch_share + world.glossary_share
-    _require(anchors <= 1, "world.glossary_share",
-             f"parallel, code-switch and glossary shares sum to {anchors:g}, more than 1")
     _require(world.vocab_size >= 300, "world.vocab_size", f"must be >= 300, got {world.vocab_size}")
+    _validate_world_design(world)
     if world.language_shares is not None:
         for code, share in world.language_shares.items():
             _check_language(code, f"world.language_shares.{code}", world=True)
@@ -570,7 +633,6 @@ def validate(config: RunConfig) -> RunConfig:
             f"{multilingual} exceeds total_examples {mixture.total_examples}",
         )
     if mixture.design != "none" and world_data:
-        from cltbook.data import TRAIN_POOL_SIZE
 
         for language, count in config.language_counts().items():
             path = config.count_field(language)
@@ -601,7 +663,6 @@ def validate(config: RunConfig) -> RunConfig:
     evaluation = config.evaluation
     for name in ("items_per_language", "max_new_tokens", "batch_size"):
         _require(getattr(evaluation, name) > 0, f"evaluation.{name}", f"must be > 0, got {getattr(evaluation, name)}")
-    from cltbook.world import MAX_EVAL_ITEMS
 
     _require(
         evaluation.items_per_language <= MAX_EVAL_ITEMS,

@@ -21,12 +21,9 @@ import pandas as pd
 from cltbook.config import ConfigError, RunConfig, content_hash
 from cltbook.example import Example
 from cltbook.world import TASKS, assert_disjoint
+from cltbook.world.tasks import TRAIN_POOL_SIZE
 
 __all__ = ["Example", "Mixture", "TRAIN_POOL_SIZE", "build_mixture", "examples_frame"]
-
-# The world's training pool per task and language: every mixture draws from the first
-# TRAIN_POOL_SIZE training items, whatever n is, so that mixtures nest.
-TRAIN_POOL_SIZE = 6000
 
 
 def language_permutation(data_seed: int, task: str, language: str, size: int, parallel: bool) -> np.ndarray:
@@ -72,9 +69,9 @@ def _take(pool: Sequence, order: np.ndarray, count: int, path: str) -> list:
     return [pool[i] for i in order[:count]]
 
 
-def world_few_shot_prefix(task, shots: Sequence, language: str) -> str:
+def world_few_shot_prefix(task, shots: Sequence, language: str, markers: str) -> str:
     """Worked training items told in ``language``, each followed by a blank line."""
-    return "".join(f"{ex.prompt}{ex.completion}\n\n" for ex in (task.render(item, language) for item in shots))
+    return "".join(f"{ex.prompt}{ex.completion}\n\n" for ex in (task.render(item, language, markers) for item in shots))
 
 
 def build_mixture(config: RunConfig) -> Mixture:
@@ -83,35 +80,35 @@ def build_mixture(config: RunConfig) -> Mixture:
         from cltbook.real import build_real_mixture
 
         return build_real_mixture(config)
-    world_seed = config.world.seed
+    world, markers = config.world, config.world.markers
     counts = config.language_counts()
     train: list[Example] = []
     validation: list[Example] = []
     evaluation: list[Example] = []
     for name in config.tasks:
         task = TASKS[name]
-        pool = task.items("train", TRAIN_POOL_SIZE, world_seed)
+        pool = task.items("train", TRAIN_POOL_SIZE, world)
         chosen_items = []
         for language, count in counts.items():
             order = language_permutation(config.data_seed, name, language, len(pool), config.mixture.parallel)
             chosen = _take(pool, order, count, config.count_field(language))
             chosen_items.extend(chosen)
-            train.extend(task.render(item, language) for item in chosen)
+            train.extend(task.render(item, language, markers) for item in chosen)
 
         # Validation mirrors the training mix: a language without training examples (every seen
         # language when n = 0) would otherwise steer the checkpoint choice with held-out information.
-        validation_items = task.items("validation", config.training.validation_per_language, world_seed)
+        validation_items = task.items("validation", config.training.validation_per_language, world)
         validation.extend(
-            task.render(item, language) for language, count in counts.items() if count > 0 for item in validation_items
+            task.render(item, language, markers) for language, count in counts.items() if count > 0 for item in validation_items
         )
-        evaluation_items = task.items("eval", config.evaluation.items_per_language, world_seed)
+        evaluation_items = task.items("eval", config.evaluation.items_per_language, world)
         # Few-shot exemplars (base-model runs) come from the end of the training pool.
         shots = pool[len(pool) - config.data.few_shot:] if config.data.few_shot else []
         for language in config.evaluation_languages:
-            prefix = world_few_shot_prefix(task, shots, language)
+            prefix = world_few_shot_prefix(task, shots, language, markers)
             evaluation.extend(
                 dataclasses.replace(ex, prompt=prefix + ex.prompt)
-                for ex in (task.render(item, language) for item in evaluation_items)
+                for ex in (task.render(item, language, markers) for item in evaluation_items)
             )
         assert_disjoint([*chosen_items, *shots], evaluation_items)
         assert_disjoint(chosen_items, validation_items)

@@ -257,10 +257,17 @@ def _suggest(code: str) -> str | None:
     return by_name.get(close[0], close[0])
 
 
-def format_prompt(language: str, question: str) -> str:
-    """The MGSM native chain-of-thought layout: question prefix, question, answer prefix."""
+# The world's shared prompt markers: the same in every language, in its pretraining corpus and in
+# fine-tuning, while the question and the answer stay in their own language.
+SHARED_MARKERS = ("Q:", "A:")
+
+
+def format_prompt(language: str, question: str, markers: str = "native") -> str:
+    """Question marker, question, answer marker: the language's own MGSM chain-of-thought prefixes
+    (``markers="native"``) or :data:`SHARED_MARKERS` (``"shared"``)."""
     lang = get_language(language)
-    return f"{lang.question_prefix} {question}\n{lang.answer_prefix}"
+    before, after = SHARED_MARKERS if markers == "shared" else (lang.question_prefix, lang.answer_prefix)
+    return f"{before} {question}\n{after}"
 
 
 def get_language(code: str) -> Language:

@@ -135,7 +135,7 @@ def pretrain(
     for step in range(config.pretrain_steps):
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, config.pretrain_steps, warmup, config.pretrain_learning_rate)
-        batch = blocks[torch.randint(len(blocks), (config.pretrain_batch_size,), generator=generator)]
+        batch = blocks[torch.randint(len(blocks), (config.pretrain_batch_size,), generator=generator)].to(model.device)
         loss = _next_token_loss(model, batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -171,9 +171,10 @@ def _file_lock(path: Path) -> Iterator[None]:
 
 
 def world_base_model(
-    world: WorldConfig, base_model: BaseModelConfig, cache_dir: str | Path, progress=None
+    world: WorldConfig, base_model: BaseModelConfig, cache_dir: str | Path, progress=None, device: str = "cpu"
 ) -> Path:
-    """The folder of the base model for this configuration, building it on a cache miss."""
+    """The folder of the base model for this configuration, building it on a cache miss (pretraining
+    on `device`)."""
     key = base_model_key(world, base_model)
     root = Path(cache_dir) / "base_models"
     folder = root / key
@@ -182,41 +183,39 @@ def world_base_model(
             return folder
         building = root / f".{key}.building"
         shutil.rmtree(building, ignore_errors=True)
-        build_base_model(world, base_model, building, progress=progress)
+        build_base_model(world, base_model, building, progress=progress, device=device)
         os.replace(building, folder)
     return folder
 
 
-def world_alphabet(world_seed: int) -> str:
+def world_alphabet(world: WorldConfig) -> str:
     """Every character the world's three tasks and their prompts can use.
 
-    The corpus never shows the task formats (fine-tuning teaches them), so characters that occur
-    only in prompts, instructions and answer phrases, such as 答 in "答えは", must be added
-    explicitly or they would be unknown tokens.
+    A corpus may lack a task's documents (a task share of 0) or its native labels (shared
+    markers), so characters that occur only in prompts, instructions and answer phrases, such as
+    答 in "答えは", are added explicitly or they would be unknown tokens.
     """
     from cltbook.world import alphabet_texts
 
-    return "".join(sorted(set("".join(alphabet_texts(world_seed)))))
+    return "".join(sorted(set("".join(alphabet_texts(world)))))
 
 
 def build_base_model(
-    world: WorldConfig, base_model: BaseModelConfig, folder: Path, progress=None
+    world: WorldConfig, base_model: BaseModelConfig, folder: Path, progress=None, device: str = "cpu"
 ) -> dict:
-    """Generate the corpus, train the tokenizer, pretrain the model, save all to `folder`."""
-    from cltbook.world import DEFAULT_LANGUAGE_SHARES, pretraining_documents
+    """Generate the corpus, train the tokenizer, pretrain the model on `device`, save all to
+    `folder`. The weights are initialised on the CPU whatever the device, so a seed gives the same
+    start everywhere."""
+    from cltbook.world import pretraining_documents
 
     started = time.perf_counter()
-    shares = world.language_shares or DEFAULT_LANGUAGE_SHARES
-    documents = pretraining_documents(
-        world.corpus_documents, shares, world.parallel_share, world_seed=world.seed,
-        code_switch_share=world.code_switch_share, glossary_share=world.glossary_share,
-    )
+    documents = pretraining_documents(world)
     texts = [doc.text for doc in documents]
-    tokenizer = train_tokenizer(texts, world.vocab_size, alphabet=world_alphabet(world.seed))
+    tokenizer = train_tokenizer(texts, world.vocab_size, alphabet=world_alphabet(world))
     tokenizer_seconds = time.perf_counter() - started
 
     torch.manual_seed(base_model.seed)
-    model = LlamaForCausalLM(llama_config(base_model.size, len(tokenizer), tokenizer))
+    model = LlamaForCausalLM(llama_config(base_model.size, len(tokenizer), tokenizer)).to(device)
     blocks = _token_blocks(tokenizer, texts, base_model.pretrain_seq_len)
     started_training = time.perf_counter()
     losses = pretrain(model, blocks, base_model, progress=progress)

@@ -57,6 +57,8 @@ TIDY_COLUMNS = {
     "mixture_design": "augmentation | substitution | none (the base model, not fine-tuned)",
     "anchor_examples": "fine-tuning examples in the anchor language, per task (count)",
     "n_per_language": "fine-tuning examples per seen language, per task (count)",
+    "training_steps": "fine-tuning budget in optimizer steps (0 for the base model)",
+    "learning_rate": "peak fine-tuning learning rate (0 for the base model)",
     "seen_languages": "this run's seen languages, comma-separated (the language mix)",
     "language": "ISO 639-1 code of the evaluated language",
     "role": "anchor | seen | unseen (from this run's own config)",
@@ -106,6 +108,8 @@ def tidy_metrics(config: RunConfig, per_language: pd.DataFrame) -> pd.DataFrame:
         "mixture_design": config.mixture.design,
         "anchor_examples": config.anchor_count,
         "n_per_language": config.n_per_language,
+        "training_steps": 0 if config.mixture.design == "none" else config.training.max_steps,
+        "learning_rate": 0.0 if config.mixture.design == "none" else config.training.learning_rate,
         "seen_languages": ",".join(config.seen_languages),
     }
     for column, value in run_columns.items():

@@ -74,8 +74,7 @@ def compute(model, tokenizer, world: WorldConfig, base_model: BaseModelConfig, k
     from cltbook.world.corpus import held_out_documents
 
     shares = world.language_shares or DEFAULT_LANGUAGE_SHARES
-    documents = pretraining_documents(world.corpus_documents, shares, world.parallel_share, world_seed=world.seed,
-                                      code_switch_share=world.code_switch_share, glossary_share=world.glossary_share)
+    documents = pretraining_documents(world)
     parts = [part for document in documents for part in document.parts]
     encoded = tokenizer([text for _, text in parts], add_special_tokens=False)["input_ids"]
 
@@ -105,7 +104,7 @@ def compute(model, tokenizer, world: WorldConfig, base_model: BaseModelConfig, k
     model.eval()
     loss_rows = []
     for code in languages:
-        held_out = held_out_documents(code, documents_per_language, world.seed, exclude=training_texts)
+        held_out = held_out_documents(code, documents_per_language, world, exclude=training_texts)
         ids = tokenizer([doc.text for doc in held_out], add_special_tokens=False)["input_ids"]
         lengths = np.array([len(doc) for doc in ids], dtype=float)
         model_sums = _document_losses(model, tokenizer, ids)

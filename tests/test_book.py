@@ -106,7 +106,7 @@ def test_the_world_chapter_shows_the_card_and_calibration_recomputed_from_the_ru
     # the English-after-English-only estimate: the mean of the per-item scores of the n = 0 run
     (transfer_table,) = [(h, rows) for h, rows in tables if "verdict" in h and "ci_low" in h]
     header, rows = transfer_table
-    english = [r for r in rows if r[header.index("check")] == "english_in_range"]
+    english = [r for r in rows if r[header.index("check")] == "english_elicited"]
     assert english
     for row in english:
         task = row[header.index("task")]
@@ -274,7 +274,7 @@ def test_the_execution_times_page_lists_every_executed_chapter(built_book):
         assert float(row[header.index("Run Time (s)")]) > 0 and row[header.index("Status")] == "✅"
 
 
-def test_the_results_stamp_changes_with_the_results_and_with_the_package_code(tmp_path, monkeypatch):
+def test_the_results_stamp_changes_with_the_results_the_package_code_and_the_measurements(tmp_path, monkeypatch):
     """Chapters call cltbook functions, which the execution cache cannot see: a change to them
     must re-execute the chapters like a change of results."""
     import cltbook.book as book_module
@@ -293,4 +293,12 @@ def test_the_results_stamp_changes_with_the_results_and_with_the_package_code(tm
     second = book_module._stamp("demo", tmp_path)
     assert second != first
     (results / "metrics.parquet").write_bytes(b"two")
-    assert book_module._stamp("demo", tmp_path) not in (first, second)
+    third = book_module._stamp("demo", tmp_path)
+    assert third not in (first, second)
+    (tmp_path / "bench").mkdir()
+    (tmp_path / "bench" / "gpu_world.json").write_text("{}")  # a measurement the pages show
+    fourth = book_module._stamp("demo", tmp_path)
+    assert fourth != third
+    (tmp_path / "book" / "data").mkdir(parents=True)
+    (tmp_path / "book" / "data" / "world_ablation.csv").write_text("a\n")
+    assert book_module._stamp("demo", tmp_path) != fourth

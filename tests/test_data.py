@@ -61,8 +61,11 @@ def test_the_base_model_design_trains_nothing_and_prompts_with_in_language_shots
     assert mix.train == () and mix.validation == ()
     ja = next(ex for ex in mix.evaluation if ex.language == "ja")
     shots = ja.prompt.split("\n\n")
-    assert len(shots) == 3 and shots[0].startswith("問題：") and "答えは" in shots[0]
-    assert shots[2].startswith("問題：") and shots[2].endswith("ステップごとの答え:")
+    assert len(shots) == 3 and shots[0].startswith("Q: ") and "答えは" in shots[0]  # the world's shared markers
+    assert shots[2].startswith("Q: ") and shots[2].endswith("\nA:")
+    native = mixture(0, mixture={"design": "none"}, data={"few_shot": 2}, world={"markers": "native"})
+    native_shots = next(ex for ex in native.evaluation if ex.language == "ja").prompt.split("\n\n")
+    assert native_shots[0].startswith("問題：") and native_shots[2].endswith("ステップごとの答え:")
     # the same two shots, told in each language
     en = next(ex for ex in mix.evaluation if ex.language == "en" and ex.item_id == ja.item_id)
     assert en.prompt.count("The answer is") == 2
@@ -113,9 +116,12 @@ def test_asking_for_more_than_the_pool_names_the_field():
         mixture(TRAIN_POOL_SIZE + 1)
 
 
-def test_prompts_follow_the_language_layout():
-    mix = mixture(5)
-    ja = next(ex for ex in mix.train if ex.language == "ja")
-    assert ja.prompt.startswith("問題：") and ja.prompt.endswith("ステップごとの答え:")
-    assert ja.completion.strip().endswith(f"答えは{int(ja.answer)}です。")
+def test_prompts_follow_the_worlds_markers_and_the_language_layout():
+    ja = next(ex for ex in mixture(5).train if ex.language == "ja")
+    assert ja.prompt.startswith("Q: ") and ja.prompt.endswith("\nA:")  # shared markers, the default
+    assert ja.completion.strip().endswith(f"答えは{int(ja.answer)}です。")  # the answer in the prompt's language
+    native = next(ex for ex in mixture(5, world={"markers": "native"}).train if ex.language == "ja")
+    assert native.prompt.startswith("問題：") and native.prompt.endswith("ステップごとの答え:")
+    assert native.completion == ja.completion
     assert format_prompt("en", "Q?") == "Question: Q?\nStep-by-Step Answer:"
+    assert format_prompt("en", "Q?", "shared") == "Q: Q?\nA:"

@@ -23,10 +23,10 @@ TINY_MODEL = BaseModelConfig(size="micro", pretrain_steps=3, pretrain_batch_size
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    from cltbook.world import DEFAULT_LANGUAGE_SHARES, pretraining_documents
+    from cltbook.world import pretraining_documents
 
-    texts = [d.text for d in pretraining_documents(300, DEFAULT_LANGUAGE_SHARES, 0.05)]
-    return train_tokenizer(texts, 400, alphabet=world_alphabet(0))
+    texts = [d.text for d in pretraining_documents(TINY_WORLD)]
+    return train_tokenizer(texts, 400, alphabet=world_alphabet(TINY_WORLD))
 
 
 @pytest.mark.parametrize("language", WORLD_LANGUAGES)

@@ -28,16 +28,25 @@ def test_the_default_study_exercises_every_axis():
     for mix in (("es", "fr"), ("ja", "zh")):  # roles follow each run's own mix; all 8 evaluated
         (one, *_) = [c for c in single if c.seen_languages == mix]
         assert len(one.evaluation_languages) == 8
-    # the noise floor: >= 3 replicates (seed and data sample both vary) at >= 3 mixture points
+    # the noise floor: >= 3 replicates (seed and data sample both vary) at n = 0 and the largest n
+    main_budget = (runs[0].training.max_steps, runs[0].training.learning_rate)
     replicated = {}
     for c in default_mix:
-        if c.tasks == ("math_reasoning",) and c.base_model.size == "tiny":
+        if (c.tasks == ("math_reasoning",) and c.base_model.size == "tiny"
+                and (c.training.max_steps, c.training.learning_rate) == main_budget):
             replicated.setdefault(c.n_per_language, set()).add((c.seed, c.data_seed))
-    points = [n for n, seeds in replicated.items() if len(seeds) >= 3]
-    assert len(points) >= 3
+    points = {n for n, seeds in replicated.items() if len(seeds) >= 3}
+    assert {0, max(replicated)} <= points
     assert all(seed == data_seed for seeds in replicated.values() for seed, data_seed in seeds)
-    # the base models themselves, for the k-shot comparison
+    # the language-confusion contrast: English-only math with a larger budget
+    over = [c for c in default_mix if c.n_per_language == 0 and c.tasks == ("math_reasoning",)
+            and c.training.max_steps * c.training.learning_rate > main_budget[0] * main_budget[1]]
+    assert over
+    # the base models themselves, for the comparison with fine-tuning
     assert {c.base_model.size for c in runs if c.mixture.design == "none"} == sizes
+    # enough items for intervals, and room for the longest target (97 tokens, see the study file)
+    assert {c.evaluation.items_per_language for c in runs} == {64}
+    assert min(c.evaluation.max_new_tokens for c in runs) >= 100
 
 
 def test_the_full_study_maps_the_paper_grid_by_ratio():

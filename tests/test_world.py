@@ -1,5 +1,5 @@
 """The miniature world: deterministic, disjoint splits; grammatical parallel renderings; a corpus
-that teaches the languages but never the task format or an evaluation item."""
+that teaches the languages and shows each task done at its share, but never an evaluation item."""
 
 from __future__ import annotations
 
@@ -9,14 +9,22 @@ from collections import Counter
 
 import pytest
 
-from cltbook.languages import WORLD_LANGUAGES, get_language
+from cltbook.config import MAX_QUANTITY, MIN_QUANTITY, WorldConfig
+from cltbook.languages import SHARED_MARKERS, WORLD_LANGUAGES, get_language
 from cltbook.world import (
+    TASKS,
     DEFAULT_LANGUAGE_SHARES, MAX_EVAL_ITEMS, LeakError, assert_disjoint, pretraining_documents,
     problems, render,
 )
 from cltbook.world import corpus
 from cltbook.world.lexicon import OBJECTS, PEOPLE, fill
-from cltbook.world.math import MAX_VALUE, MIN_QUANTITY
+
+NO_TASKS = dict(math_task_share=0.0, summarization_task_share=0.0, instruction_task_share=0.0)
+
+
+def world(documents: int = 2000, **settings) -> WorldConfig:
+    """A world with a small corpus; ``settings`` override WorldConfig's defaults."""
+    return WorldConfig(corpus_documents=documents, **settings)
 
 KANA = re.compile(r"[\u3040-\u30ff]")
 HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -38,7 +46,7 @@ def splits():
 def test_problems_are_deterministic_and_prefix_stable(split):
     assert problems(split, 150) == problems(split, 150)
     assert problems(split, 150)[:40] == problems(split, 40)
-    assert problems(split, 40, world_seed=1) != problems(split, 40)
+    assert problems(split, 40, WorldConfig(seed=1)) != problems(split, 40)
 
 
 def test_splits_are_disjoint_and_unique(splits):
@@ -66,11 +74,21 @@ def test_unknown_split_and_oversized_eval_fail():
 
 
 def test_steps_stay_in_range(splits):
+    defaults = WorldConfig()
     for p in splits["train"] + splits["eval"]:
-        assert 2 <= len(p.steps) <= 3
-        assert all(MIN_QUANTITY <= v <= MAX_VALUE for v in p.values)
-        assert all(amount >= MIN_QUANTITY for _, amount in p.steps)
+        assert defaults.math_steps[0] <= len(p.steps) <= defaults.math_steps[1]
+        assert MIN_QUANTITY <= p.start <= defaults.max_start
+        assert all(MIN_QUANTITY <= v <= MAX_QUANTITY for v in p.values)
+        assert all(MIN_QUANTITY <= amount <= defaults.max_amount for _, amount in p.steps)
         assert p.answer == p.values[-1]
+
+
+def test_the_worlds_numbers_set_the_problems():
+    hard = WorldConfig(max_start=50, max_amount=30, math_steps=(3, 4))
+    drawn = problems("train", 300, hard)
+    assert {len(p.steps) for p in drawn} == {3, 4}
+    assert max(p.start for p in drawn) > 40 and max(a for p in drawn for _, a in p.steps) > 20
+    assert all(MIN_QUANTITY <= v <= MAX_QUANTITY for p in drawn for v in p.values)
 
 
 # ---- rendering ----------------------------------------------------------------------------------
@@ -154,23 +172,66 @@ def test_lexicon_covers_every_world_language():
 
 @pytest.fixture(scope="module")
 def documents():
-    return pretraining_documents(2000, DEFAULT_LANGUAGE_SHARES, parallel_share=0.05)
+    return pretraining_documents(world())
 
 
 def test_corpus_is_deterministic(documents):
-    assert pretraining_documents(2000, DEFAULT_LANGUAGE_SHARES, parallel_share=0.05) == documents
+    assert pretraining_documents(world()) == documents
     assert len(documents) == 2000
 
 
-def test_corpus_never_shows_the_task_format(documents):
+def test_only_task_documents_show_a_task_format(documents):
     prefixes = [get_language(lang).answer_template.split("{}")[0] for lang in WORLD_LANGUAGES]
     for doc in documents:
-        assert not any(mark in doc.text for mark in "?？؟"), doc.text
-        assert not any(prefix in doc.text for prefix in prefixes), doc.text
+        shows_format = any(mark in doc.text for mark in "?？؟") or any(prefix in doc.text for prefix in prefixes)
+        assert not shows_format or doc.task == "math_reasoning", doc.text
+    without = pretraining_documents(world(1000, **NO_TASKS))
+    assert not any(doc.task for doc in without)
+    assert not any(SHARED_MARKERS[0] in doc.text or any(mark in doc.text for mark in "?？؟") for doc in without)
+
+
+def test_task_documents_follow_their_shares_in_every_language_with_the_worlds_markers(documents):
+    defaults = WorldConfig()
+    counts = Counter(doc.task for doc in documents)
+    for task, share in (("math_reasoning", defaults.math_task_share),
+                        ("summarization", defaults.summarization_task_share),
+                        ("instruction_following", defaults.instruction_task_share)):
+        assert abs(counts[task] / len(documents) - share) < 0.02, (task, counts[task])
+        shown = [doc for doc in documents if doc.task == task]
+        assert {doc.language for doc in shown} == set(WORLD_LANGUAGES)
+        assert all(doc.text.startswith(SHARED_MARKERS[0] + " ") and f"\n{SHARED_MARKERS[1]}" in doc.text
+                   for doc in shown)
+    math_documents = [doc for doc in documents if doc.task == "math_reasoning"]
+    for doc in math_documents[:50]:  # the answer sentence is in the document's own language
+        assert get_language(doc.language).answer_template.split("{}")[0] in doc.text, doc.text
+    native = pretraining_documents(world(300, markers="native"))
+    spanish = next(doc for doc in native if doc.task == "math_reasoning" and doc.language == "es")
+    assert spanish.text.startswith(get_language("es").question_prefix)
+
+
+def test_task_documents_are_training_items_after_the_fine_tuning_pool(documents):
+    from cltbook.world.tasks import TRAIN_POOL_SIZE
+
+    defaults = WorldConfig()
+    pool = problems("train", TRAIN_POOL_SIZE, defaults)
+    pool_texts = {TASKS["math_reasoning"].render(p, "en", defaults.markers).prompt for p in pool}
+    english = [doc.text for doc in documents if doc.task == "math_reasoning" and doc.language == "en"]
+    assert english and not any(text.split("\nA:")[0] + "\nA:" in pool_texts for text in english)
+
+
+@pytest.mark.parametrize("task", list(TASKS))
+def test_no_evaluation_item_appears_in_the_corpus_in_any_language(documents, task):
+    defaults = WorldConfig()
+    text = "\n".join(doc.text for doc in documents)
+    for item in TASKS[task].items("eval", 200, defaults):
+        for language in WORLD_LANGUAGES:
+            example = TASKS[task].render(item, language, defaults.markers)
+            body = example.prompt.split("\n", 1)[0] if task == "math_reasoning" else example.prompt
+            assert body not in text, (task, language, body)
 
 
 def test_corpus_language_mix_follows_the_shares():
-    docs = pretraining_documents(2000, DEFAULT_LANGUAGE_SHARES, parallel_share=0.0)
+    docs = pretraining_documents(world(parallel_share=0.0))
     counts = Counter(doc.language for doc in docs)
     for lang, share in DEFAULT_LANGUAGE_SHARES.items():
         assert abs(counts[lang] / 2000 - share) < 0.03, (lang, counts[lang])
@@ -194,26 +255,28 @@ def test_parallel_documents_pair_english_with_one_language(documents):
 ])
 def test_corpus_share_errors(shares, message):
     with pytest.raises(ValueError, match=message):
-        pretraining_documents(10, shares, parallel_share=0.0)
+        pretraining_documents(world(10, language_shares=shares, parallel_share=0.0))
 
 
 def test_parallel_documents_need_a_partner_language():
     with pytest.raises(ValueError, match="non-English"):
-        pretraining_documents(10, {"en": 1.0}, parallel_share=0.1)
-    assert len(pretraining_documents(10, {"en": 1.0}, parallel_share=0.0)) == 10
+        pretraining_documents(world(10, language_shares={"en": 1.0}, parallel_share=0.1))
+    assert len(pretraining_documents(world(10, language_shares={"en": 1.0}, parallel_share=0.0))) == 10
 
 
 def test_corpus_skips_first_steps_of_evaluation_problems():
     shares = dict(DEFAULT_LANGUAGE_SHARES)
-    guarded = corpus._eval_first_steps(0)
+    guarded = corpus.eval_openings(WorldConfig())
     first_steps = {(p.person, p.obj, p.start, p.steps[0]) for p in problems("eval", MAX_EVAL_ITEMS)}
-    assert guarded == first_steps
-    told = [e for _, events in corpus._generate(2000, shares, 0.05, 0, guarded) for e in events]
+    story_openings = {corpus.opening(item) for task in ("summarization", "instruction_following")
+                      for item in TASKS[task].items("eval", MAX_EVAL_ITEMS, WorldConfig())}
+    assert guarded == first_steps | story_openings
+    told = [e for _, events in corpus._generate(WorldConfig(), 2000, shares, guarded) for e in events]
     assert not set(told) & guarded
     # Guarding the events of an unguarded run forces those documents to be skipped.
-    unguarded = [e for _, events in corpus._generate(300, shares, 0.05, 0, frozenset()) for e in events]
+    unguarded = [e for _, events in corpus._generate(WorldConfig(), 300, shares, frozenset()) for e in events]
     forbidden = frozenset(unguarded[::3])
-    rerun = list(corpus._generate(300, shares, 0.05, 0, forbidden))
+    rerun = list(corpus._generate(WorldConfig(), 300, shares, forbidden))
     assert len(rerun) == 300
     assert not {e for _, events in rerun for e in events} & forbidden
 
@@ -222,7 +285,7 @@ def test_corpus_skips_first_steps_of_evaluation_problems():
 
 @pytest.fixture(scope="module")
 def anchored():
-    return pretraining_documents(3000, DEFAULT_LANGUAGE_SHARES, 0.05, code_switch_share=0.2, glossary_share=0.05)
+    return pretraining_documents(world(3000, code_switch_share=0.2, glossary_share=0.05))
 
 
 def test_knob_shares_are_met(anchored):
@@ -258,20 +321,20 @@ def test_glossaries_pair_a_word_with_its_own_translation(anchored):
 
 
 def test_knobs_at_zero_leave_the_corpus_unchanged(documents):
-    assert pretraining_documents(2000, DEFAULT_LANGUAGE_SHARES, 0.05, code_switch_share=0.0,
-                                 glossary_share=0.0) == documents
+    assert pretraining_documents(world(code_switch_share=0.0, glossary_share=0.0)) == documents
 
 
 def test_knob_errors_name_the_knob():
     with pytest.raises(ValueError, match="code_switch_share must be in"):
-        pretraining_documents(5, DEFAULT_LANGUAGE_SHARES, 0.0, code_switch_share=1.5)
-    with pytest.raises(ValueError, match="sum to 1.2"):
-        pretraining_documents(5, DEFAULT_LANGUAGE_SHARES, 0.6, code_switch_share=0.6)
+        pretraining_documents(world(5, parallel_share=0.0, code_switch_share=1.5))
+    with pytest.raises(ValueError, match="sum to 1.41"):
+        pretraining_documents(world(5, parallel_share=0.6, code_switch_share=0.6))
 
 
-def test_held_out_documents_are_one_language_and_never_training_text(documents):
+def test_held_out_documents_are_stories_in_one_language_and_never_training_text(documents):
     training = frozenset(d.text for d in documents)
-    held_out = corpus.held_out_documents("es", 300, exclude=training)
+    held_out = corpus.held_out_documents("es", 300, WorldConfig(), exclude=training)
     assert len(held_out) == 300 and {d.language for d in held_out} == {"es"}
+    assert not any(d.task for d in held_out)
     assert not training & {d.text for d in held_out}
-    assert held_out == corpus.held_out_documents("es", 300, exclude=training)
+    assert held_out == corpus.held_out_documents("es", 300, WorldConfig(), exclude=training)

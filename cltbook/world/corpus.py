@@ -1,13 +1,24 @@
-"""The pretraining corpus: short stories about the world's people and objects, in every language.
+"""The pretraining corpus: stories about the world's people and objects, and the world's tasks done,
+in every language.
 
-A document tells a story of one to three events with their outcome ("Maria has 12 apples. She buys 5
+A story document tells one to three events with their outcome ("Maria has 12 apples. She buys 5
 more apples. 12 + 5 = 17. Now she has 17 apples."), sometimes with a filler sentence about a day
-or a friendship; chained stories sometimes compute every step at the end, as a worked answer does. It teaches the languages and the arithmetic, but NOT the task format: there are
-no questions and no answer sentences, which only fine-tuning shows.
+or a friendship; chained stories sometimes compute every step at the end, as a worked answer does.
 
-No evaluation problem can appear in the corpus: a document whose story begins with the
-(person, object, start, first step) of any of the first
-:data:`~cltbook.world.math.MAX_EVAL_ITEMS` evaluation problems is skipped (another is drawn).
+A task document shows a task done, as web text has questions with worked answers, stories with
+summaries and instructions with responses: a training item of the task (from after the
+fine-tuning pool, :data:`~cltbook.world.tasks.TRAIN_POOL_SIZE`) told in one language, prompt and
+completion, with the world's markers (shared "Q:"/"A:" by default, the same markers fine-tuning
+prompts use). Each task's share of documents is a world setting (``math_task_share``,
+``summarization_task_share``, ``instruction_task_share``): with the skill in pretraining in every
+language, fine-tuning elicits it; without, fine-tuning teaches it from scratch on the languages it
+sees.
+
+No evaluation item can appear in the corpus. Task documents come from the training split, which
+is disjoint from the evaluation split by signature. Beyond that, no document opens the way an
+evaluation item opens: a story or a task item that begins with the (person, object, start, first
+step) of any of the first :data:`~cltbook.world.math.MAX_EVAL_ITEMS` evaluation items of any task
+is skipped (another is drawn).
 """
 
 from __future__ import annotations
@@ -19,13 +30,13 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Callable, Iterator, Mapping
 
+from cltbook.config import ANCHOR_SHARES, MIN_QUANTITY, TASK_SHARES, WorldConfig
 from cltbook.languages import WORLD_LANGUAGES, get_language
 from cltbook.world.lexicon import (
     DAYS, OBJECT_KEYS, OBJECTS, PEOPLE, PLACES, TEMPLATES, UNSPACED, fill, join_sentences, verb_options,
 )
-from cltbook.world.math import (
-    MAX_EVAL_ITEMS, MAX_START, MIN_QUANTITY, apply, draw_step, equation, problems,
-)
+from cltbook.world.math import MAX_EVAL_ITEMS, apply, draw_step, equation
+from cltbook.world.tasks import TASKS, TRAIN_POOL_SIZE
 
 # Resource level is not script: Chinese is better resourced than French, Portuguese less than
 # Arabic or Korean in this world.
@@ -44,15 +55,15 @@ Sentence = Callable[[str], str]
 class Document:
     """``language`` is a code; "en+xx" for a parallel document (English, newline, xx); "en~xx" for
     a code-switched one (each sentence in English or xx); "en=xx" for a glossary. ``parts`` are
-    its (language, text) pieces, for counting tokens per language."""
+    its (language, text) pieces, for counting tokens per language; ``task`` names the task a task
+    document shows done ("" for every other document)."""
 
     language: str
     text: str
     parts: tuple[tuple[str, str], ...] = ()
+    task: str = ""
 
 
-# Knobs for cross-lingual anchors, as shares of documents (``pretraining_documents``).
-KNOBS = ("parallel_share", "code_switch_share", "glossary_share")
 GLOSSARY_ENTRIES = (3, 6)
 
 
@@ -94,18 +105,40 @@ def _checked_shares(language_shares: Mapping[str, float]) -> dict[str, float]:
     return {code: share for code, share in language_shares.items() if share > 0}
 
 
+def _item_settings(world: WorldConfig) -> WorldConfig:
+    """The world's settings that decide its task items, alone: a hashable cache key."""
+    return WorldConfig(seed=world.seed, max_start=world.max_start, max_amount=world.max_amount,
+                       math_steps=world.math_steps, story_distractors=world.story_distractors)
+
+
+def opening(item) -> Event:
+    """How a math problem, a story or an instruction item's story opens: (person, object, start,
+    first step)."""
+    story = getattr(item, "story", item)
+    return (story.person, story.obj, story.start, story.steps[0])
+
+
 @functools.lru_cache(maxsize=8)
-def _eval_first_steps(world_seed: int) -> frozenset[Event]:
-    return frozenset(
-        (p.person, p.obj, p.start, p.steps[0]) for p in problems("eval", MAX_EVAL_ITEMS, world_seed)
-    )
+def _eval_openings(settings: WorldConfig) -> frozenset[Event]:
+    return frozenset(opening(item) for task in TASKS.values() for item in task.items("eval", MAX_EVAL_ITEMS, settings))
 
 
-# Share of stories that chain 2-3 events about one person. Half of those tell all events first and
-# compute afterwards, so the model must fetch numbers from several sentences back — the skill a
-# worked solution needs; one-step stories alone teach only copying from the previous sentence.
+def eval_openings(world: WorldConfig) -> frozenset[Event]:
+    """How the first :data:`MAX_EVAL_ITEMS` evaluation items of every task of ``world`` open: the
+    guard. No corpus document opens like one."""
+    return _eval_openings(_item_settings(world))
+
+
+@functools.lru_cache(maxsize=12)
+def _training_items(task: str, settings: WorldConfig, count: int) -> tuple:
+    return tuple(TASKS[task].items("train", count, settings))
+
+
+# Share of stories that chain 2 or more events about one person (up to the world's most steps per
+# problem). Half of those tell all events first and compute afterwards, so the model must fetch
+# numbers from several sentences back — the skill a worked solution needs; one-step stories alone
+# teach only copying from the previous sentence.
 CHAIN_SHARE = 0.6
-MAX_CHAIN_STEPS = 3
 
 
 def _event_sentence(verb: str, subject, obj: str, other, amount: int, position: int) -> Sentence:
@@ -119,15 +152,16 @@ def _event_sentence(verb: str, subject, obj: str, other, amount: int, position: 
     return sentence
 
 
-def _story(rng: random.Random, person: int, other: int) -> tuple[list[Sentence], Event]:
-    """Possession, one to three events with their equations, the outcome."""
+def _story(rng: random.Random, person: int, other: int, world: WorldConfig) -> tuple[list[Sentence], Event]:
+    """Possession, one or more events with their equations, the outcome."""
     obj_index = rng.randrange(len(OBJECT_KEYS))
     obj = OBJECT_KEYS[obj_index]
-    start = rng.randint(MIN_QUANTITY, MAX_START)
-    n_steps = rng.randint(2, MAX_CHAIN_STEPS) if rng.random() < CHAIN_SHARE else 1
+    start = rng.randint(MIN_QUANTITY, world.max_start)
+    longest = max(2, world.math_steps[1])
+    n_steps = rng.randint(2, longest) if rng.random() < CHAIN_SHARE else 1
     steps, values = [], [start]
     for _ in range(n_steps):
-        op, amount = draw_step(rng, values[-1])
+        op, amount = draw_step(rng, values[-1], world.max_amount)
         steps.append((op, amount))
         values.append(apply(values[-1], op, amount))
     subject, other_person = PEOPLE[person], PEOPLE[other]
@@ -145,13 +179,13 @@ def _story(rng: random.Random, person: int, other: int) -> tuple[list[Sentence],
     return sentences, (person, obj_index, start, steps[0])
 
 
-def _plan(rng: random.Random) -> tuple[list[Sentence], list[Event]]:
+def _plan(rng: random.Random, world: WorldConfig) -> tuple[list[Sentence], list[Event]]:
     """A document's sentences (3 to MAX_SENTENCES) and the events it tells."""
     person, friend = rng.sample(range(len(PEOPLE)), 2)
-    sentences, event = _story(rng, person, friend)
+    sentences, event = _story(rng, person, friend, world)
     events = [event]
     if len(sentences) <= 4 and rng.random() < 0.35:  # a one-step story, then the friend's own
-        more, event = _story(rng, friend, person)
+        more, event = _story(rng, friend, person, world)
         sentences += more
         events.append(event)
     fillers = [
@@ -164,18 +198,54 @@ def _plan(rng: random.Random) -> tuple[list[Sentence], list[Event]]:
     return sentences, events
 
 
-def _generate(n_documents: int, shares: Mapping[str, float], parallel_share: float,
-              world_seed: int, guarded: frozenset[Event], stream: str = "corpus",
-              code_switch_share: float = 0.0, glossary_share: float = 0.0,
-              ) -> Iterator[tuple[Document, list[Event]]]:
-    rng = random.Random(f"cltbook-world:{world_seed}:{stream}")
+class _TaskItems:
+    """Training items of one task after the fine-tuning pool, in order, drawn as they are needed
+    (item lists are prefix-stable, so a longer draw extends a shorter one); an item that opens
+    like an evaluation item is passed over."""
+
+    def __init__(self, task: str, world: WorldConfig, expected: int, guarded: frozenset[Event]):
+        self.task, self.settings, self.guarded = TASKS[task], _item_settings(world), guarded
+        self.items: tuple = ()
+        self.used = 0
+        self._draw(max(16, expected))
+
+    def _draw(self, count: int) -> None:
+        self.items = _training_items(self.task.name, self.settings, TRAIN_POOL_SIZE + count)[TRAIN_POOL_SIZE:]
+
+    def next(self):
+        while True:
+            if self.used == len(self.items):
+                self._draw(2 * len(self.items))
+            self.used += 1
+            item = self.items[self.used - 1]
+            if opening(item) not in self.guarded:
+                return item
+
+
+def _task_document(task: _TaskItems, language: str, markers: str) -> Document:
+    example = task.task.render(task.next(), language, markers)
+    text = example.prompt + example.completion
+    return Document(language, text, ((language, text),), task=task.task.name)
+
+
+def _generate(world: WorldConfig, n_documents: int, shares: Mapping[str, float], guarded: frozenset[Event],
+              stream: str = "corpus", mixed: bool = True) -> Iterator[tuple[Document, list[Event]]]:
+    """Documents of ``world``; ``mixed=False`` gives story documents alone (no task documents, no
+    cross-lingual anchors), as the held-out sets of the world card."""
+    rng = random.Random(f"cltbook-world:{world.seed}:{stream}")
     codes, weights = list(shares), list(shares.values())
     partners = [c for c in codes if c != "en"]
     partner_weights = [shares[c] for c in partners]
+    parallel_share, code_switch_share, glossary_share = (
+        (getattr(world, name) for name in ANCHOR_SHARES) if mixed else (0.0, 0.0, 0.0))
+    anchors = parallel_share + code_switch_share + glossary_share
+    task_shares = [(task, getattr(world, name)) for task, name in TASK_SHARES.items()] if mixed else []
+    task_items = {task: _TaskItems(task, world, round(1.1 * share * n_documents), guarded)
+                  for task, share in task_shares if share > 0}
     made = 0
     while made < n_documents:
         kind = rng.random()
-        if kind < parallel_share + code_switch_share + glossary_share:
+        if kind < anchors:
             partner = rng.choices(partners, partner_weights)[0]
             if kind >= parallel_share + code_switch_share:
                 made += 1
@@ -183,8 +253,20 @@ def _generate(n_documents: int, shares: Mapping[str, float], parallel_share: flo
                 continue
             languages = ("en", partner)
         else:
-            languages = (rng.choices(codes, weights)[0],)
-        sentences, events = _plan(rng)
+            language = rng.choices(codes, weights)[0]
+            bound = anchors
+            task = None
+            for name, share in task_shares:
+                bound += share
+                if kind < bound:
+                    task = name
+                    break
+            if task is not None:
+                made += 1
+                yield _task_document(task_items[task], language, world.markers), []
+                continue
+            languages = (language,)
+        sentences, events = _plan(rng, world)
         if any(event in guarded for event in events):
             continue
         if len(languages) == 2 and kind >= parallel_share:  # code-switched, sentence by sentence
@@ -197,45 +279,41 @@ def _generate(n_documents: int, shares: Mapping[str, float], parallel_share: flo
         yield Document("+".join(languages), "\n".join(text for _, text in parts), parts), events
 
 
-def pretraining_documents(n_documents: int, language_shares: Mapping[str, float],
-                          parallel_share: float, world_seed: int = 0, *,
-                          code_switch_share: float = 0.0, glossary_share: float = 0.0) -> list[Document]:
-    """``n_documents`` short stories, deterministic from ``world_seed``.
+def pretraining_documents(world: WorldConfig) -> list[Document]:
+    """``world.corpus_documents`` documents, deterministic from ``world.seed``.
 
-    ``language_shares`` (code -> share, summing to 1; missing codes get none) are the expected
-    shares of documents per language, not of tokens: a first approximation, since sentence lengths
-    differ by language. ``parallel_share`` of the documents are parallel: English followed by the
-    same story in another language drawn by the shares of the non-English languages (English text
-    appears in them even if English has no share of its own). ``code_switch_share`` of them tell
-    one story switching between English and such a language sentence by sentence;
-    ``glossary_share`` are short glossaries ("apples = manzanas") of objects and names. The three
-    knobs are the world's cross-lingual anchors (:data:`KNOBS`); their sum is at most 1.
+    ``world.language_shares`` (code -> share, summing to 1; missing codes get none; None for
+    :data:`DEFAULT_LANGUAGE_SHARES`) are the expected shares of documents per language, not of
+    tokens: a first approximation, since sentence lengths differ by language. Of the documents,
+    ``parallel_share`` are parallel: English followed by the same story in another language drawn
+    by the shares of the non-English languages (English text appears in them even if English has
+    no share of its own); ``code_switch_share`` tell one story switching between English and such
+    a language sentence by sentence; ``glossary_share`` are short glossaries ("apples = manzanas")
+    of objects and names: the world's cross-lingual anchors (:data:`~cltbook.config.ANCHOR_SHARES`).
+    Each task's share (:data:`~cltbook.config.TASK_SHARES`) are task documents (module docstring),
+    in a language drawn by the language shares. The rest are stories in one language.
     """
-    if n_documents < 0:
-        raise ValueError(f"n_documents must be >= 0, got {n_documents}")
-    shares = _checked_shares(language_shares)
-    knobs = {"parallel_share": parallel_share, "code_switch_share": code_switch_share,
-             "glossary_share": glossary_share}
+    if world.corpus_documents < 0:
+        raise ValueError(f"corpus_documents must be >= 0, got {world.corpus_documents}")
+    shares = _checked_shares(world.language_shares or DEFAULT_LANGUAGE_SHARES)
+    knobs = {name: getattr(world, name) for name in (*ANCHOR_SHARES, *TASK_SHARES.values())}
     for name, value in knobs.items():
         if not 0 <= value <= 1:
             raise ValueError(f"{name} must be in [0, 1], got {value}")
     if sum(knobs.values()) > 1:
-        raise ValueError(f"parallel, code-switched and glossary shares sum to {sum(knobs.values()):g} > 1")
-    if sum(knobs.values()) > 0 and not set(shares) - {"en"}:
+        raise ValueError(f"anchor and task document shares sum to {sum(knobs.values()):g} > 1")
+    if sum(getattr(world, name) for name in ANCHOR_SHARES) > 0 and not set(shares) - {"en"}:
         raise ValueError("cross-lingual documents need a non-English language with a positive share")
-    guarded = _eval_first_steps(world_seed)
-    return [doc for doc, _ in _generate(n_documents, shares, parallel_share, world_seed, guarded,
-                                        code_switch_share=code_switch_share, glossary_share=glossary_share)]
+    return [doc for doc, _ in _generate(world, world.corpus_documents, shares, eval_openings(world))]
 
 
-def held_out_documents(language: str, count: int, world_seed: int = 0,
+def held_out_documents(language: str, count: int, world: WorldConfig,
                        exclude: frozenset[str] = frozenset()) -> list[Document]:
-    """``count`` documents in one language from the corpus's own distribution but a stream of
-    their own, for held-out loss; texts in ``exclude`` (the training corpus) are skipped."""
+    """``count`` story documents in one language from the corpus's own distribution but a stream
+    of their own, for held-out loss; texts in ``exclude`` (the training corpus) are skipped."""
     shares = _checked_shares({language: 1.0})
-    guarded = _eval_first_steps(world_seed)
     out: list[Document] = []
-    stream = _generate(10 ** 9, shares, 0.0, world_seed, guarded, stream=f"heldout:{language}")
+    stream = _generate(world, 10 ** 9, shares, eval_openings(world), stream=f"heldout:{language}", mixed=False)
     for document, _ in stream:
         if document.text not in exclude:
             out.append(document)

@@ -26,7 +26,7 @@ the output itself is checked by the task's score (cltbook.world.tasks), not here
 
 Difficulty knob: ``instructions``, the (min, max) number of instructions per item (argument of
 :func:`items`, default INSTRUCTIONS); the story knobs of :func:`~cltbook.world.summarization.stories`
-apply as well. Splits, signatures and disjointness are the stories' (an item's signature is its
+and the world's settings apply as well. Splits, signatures and disjointness are the stories' (an item's signature is its
 story's), drawn from a stream of their own.
 """
 
@@ -38,10 +38,13 @@ from dataclasses import dataclass
 
 import regex
 
+from cltbook.config import WorldConfig
 from cltbook.ifeval import count_sentences, count_words
+from cltbook.languages import format_prompt
 from cltbook.world.lexicon import OBJECT_KEYS, OBJECTS, PEOPLE, UNSPACED, join_sentences, phrase
+from cltbook.world.math import DEFAULT_WORLD
 from cltbook.world.summarization import (
-    DISTRACTORS, EVENTS, MAX_DISTRACTORS, MAX_EVENTS, Rendered, Story, check_world_language,
+    EVENTS, MAX_DISTRACTORS, MAX_EVENTS, Rendered, Story, check_world_language,
     checked_bounds, draw_story, focal_sentences, split_items, story_text,
 )
 
@@ -131,18 +134,19 @@ def _draw_instructions(rng: random.Random, bounds: tuple[int, int], facts: int) 
             return tuple(drawn)
 
 
-def items(split: str, count: int, world_seed: int = 0, *, instructions: tuple[int, int] = INSTRUCTIONS,
-          events: tuple[int, int] = EVENTS, distractors: tuple[int, int] = DISTRACTORS) -> list[InstructionItem]:
-    """The first ``count`` items of ``split``; prefix-stable and disjoint across splits."""
+def items(split: str, count: int, world: WorldConfig = DEFAULT_WORLD, *,
+          instructions: tuple[int, int] = INSTRUCTIONS, events: tuple[int, int] = EVENTS) -> list[InstructionItem]:
+    """The first ``count`` items of ``split`` of ``world``; prefix-stable and disjoint across
+    splits."""
     instructions = checked_bounds("instructions", instructions, 1, MAX_INSTRUCTIONS)
     events = checked_bounds("events", events, 1, MAX_EVENTS)
-    distractors = checked_bounds("distractors", distractors, 0, MAX_DISTRACTORS)
+    checked_bounds("world.story_distractors", world.story_distractors, 0, MAX_DISTRACTORS)
 
     def draw(rng: random.Random) -> InstructionItem:
-        story = draw_story(rng, events, distractors)
+        story = draw_story(rng, world, events)
         return InstructionItem("", story, _draw_instructions(rng, instructions, 1 + len(story.events)))
 
-    return split_items(split, count, world_seed, "instruction_following", draw)
+    return split_items(split, count, world.seed, "instruction_following", draw)
 
 
 def _keyword(item: InstructionItem, variant: str, language: str) -> str:
@@ -203,16 +207,17 @@ class RenderedInstructions(Rendered):
     checks: tuple[Check, ...] = ()
 
 
-def render(item: InstructionItem, language: str) -> RenderedInstructions:
+def render(item: InstructionItem, language: str, markers: str = "native") -> RenderedInstructions:
     """The prompt (story, request with its instructions, label), the target and the resolved
-    checks, in ``language``."""
+    checks, in ``language``; with shared markers the story follows "Q:" and the label is "A:"."""
     check_world_language(language)
     response = _response(item, language)
     checks = tuple(_resolve(item, instruction, language, response) for instruction in item.instructions)
     request = [phrase(language, "retell", PEOPLE[item.story.person])]
     request += [_statement(check, language) for check in checks]
-    prompt = "\n".join([story_text(item.story, language), join_sentences(language, request),
-                        phrase(language, "response_label")])
+    body = "\n".join([story_text(item.story, language), join_sentences(language, request)])
+    prompt = (format_prompt(language, body, markers) if markers == "shared"
+              else f"{body}\n{phrase(language, 'response_label')}")
     return RenderedInstructions(item.item_id, language, prompt, response, checks)
 
 

@@ -17,21 +17,19 @@ import random
 from dataclasses import dataclass
 from typing import Iterable
 
+from cltbook.config import MAX_EVAL_ITEMS, MAX_QUANTITY, MIN_QUANTITY, WorldConfig
 from cltbook.languages import WORLD_LANGUAGES, get_language
 from cltbook.world.lexicon import OBJECT_KEYS, PEOPLE, TEMPLATES, fill, join_sentences, verb_options
 
-# Quantities are never below 2, so no sentence needs a singular ("1 apple") or a zero.
-MIN_QUANTITY = 2
-MAX_START = 50
-MAX_AMOUNT = 30
-MAX_VALUE = 99
+# Quantities are never below MIN_QUANTITY (2), so no sentence needs a singular ("1 apple") or a
+# zero. How large numbers and how many steps a problem has are the world's settings
+# (WorldConfig: max_start, max_amount, math_steps).
+DEFAULT_WORLD = WorldConfig()
+MAX_STEPS = 4
 SPLITS = ("train", "validation", "eval")
 # Hash buckets (of 10) per split: 10% of all possible items are reserved for evaluation, 10% for
 # validation, the rest can be trained on.
 _BUCKETS = {"eval": frozenset({0}), "validation": frozenset({1}), "train": frozenset(range(2, 10))}
-# The pretraining corpus avoids the first step of every evaluation item up to this count
-# (cltbook.world.corpus), so no evaluation set may be larger.
-MAX_EVAL_ITEMS = 1000
 
 
 class LeakError(ValueError):
@@ -55,14 +53,14 @@ class Problem:
     steps: tuple[tuple[str, int], ...]
 
     def __post_init__(self) -> None:
-        if not 2 <= len(self.steps) <= 3:
-            raise ValueError(f"{self.item_id}: a problem has 2 or 3 steps, got {len(self.steps)}")
+        if not 1 <= len(self.steps) <= MAX_STEPS:
+            raise ValueError(f"{self.item_id}: a problem has 1 to {MAX_STEPS} steps, got {len(self.steps)}")
         if any(op not in ("add", "sub") for op, _ in self.steps):
             raise ValueError(f"{self.item_id}: steps must be 'add' or 'sub', got {self.steps}")
         if self.person == self.friend:
             raise ValueError(f"{self.item_id}: the friend must be another person")
-        if not all(0 <= v <= MAX_VALUE for v in self.values):
-            raise ValueError(f"{self.item_id}: values {self.values} leave [0, {MAX_VALUE}]")
+        if not all(MIN_QUANTITY <= v <= MAX_QUANTITY for v in self.values):
+            raise ValueError(f"{self.item_id}: values {self.values} leave [{MIN_QUANTITY}, {MAX_QUANTITY}]")
 
     @property
     def values(self) -> tuple[int, ...]:
@@ -101,12 +99,13 @@ def apply(value: int, op: str, amount: int) -> int:
     return value + amount if op == "add" else value - amount
 
 
-def draw_step(rng: random.Random, value: int) -> tuple[str, int]:
-    """A random ("add" | "sub", amount) step from ``value`` that keeps quantities in range."""
+def draw_step(rng: random.Random, value: int, max_amount: int) -> tuple[str, int]:
+    """A random ("add" | "sub", amount) step from ``value`` that keeps quantities in range, with
+    an amount of at most ``max_amount``."""
     can_sub = value >= 2 * MIN_QUANTITY
-    can_add = value + MIN_QUANTITY <= MAX_VALUE
+    can_add = value + MIN_QUANTITY <= MAX_QUANTITY
     op = "sub" if can_sub and (not can_add or rng.random() < 0.5) else "add"
-    limit = min(MAX_AMOUNT, MAX_VALUE - value if op == "add" else value - MIN_QUANTITY)
+    limit = min(max_amount, MAX_QUANTITY - value if op == "add" else value - MIN_QUANTITY)
     return op, rng.randint(MIN_QUANTITY, limit)
 
 
@@ -115,20 +114,21 @@ def equation(value: int, op: str, amount: int) -> str:
     return f"{value} {'+' if op == 'add' else '-'} {amount} = {apply(value, op, amount)}."
 
 
-def _draw(rng: random.Random) -> tuple[int, int, int, int, tuple[tuple[str, int], ...]]:
+def _draw(rng: random.Random, world: WorldConfig) -> tuple[int, int, int, int, tuple[tuple[str, int], ...]]:
     person, obj = rng.randrange(len(PEOPLE)), rng.randrange(len(OBJECT_KEYS))
     friend = rng.choice([i for i in range(len(PEOPLE)) if i != person])
-    value = start = rng.randint(MIN_QUANTITY, MAX_START)
+    value = start = rng.randint(MIN_QUANTITY, world.max_start)
     steps = []
-    for _ in range(rng.choice((2, 3))):
-        op, amount = draw_step(rng, value)
+    for _ in range(rng.randint(*world.math_steps)):
+        op, amount = draw_step(rng, value, world.max_amount)
         steps.append((op, amount))
         value = apply(value, op, amount)
     return person, friend, obj, start, tuple(steps)
 
 
-def problems(split: str, count: int, world_seed: int = 0) -> list[Problem]:
-    """The first ``count`` problems of ``split`` ("train", "validation" or "eval").
+def problems(split: str, count: int, world: WorldConfig = DEFAULT_WORLD) -> list[Problem]:
+    """The first ``count`` problems of ``split`` ("train", "validation" or "eval") of ``world``
+    (its seed and its numbers: max_start, max_amount, math_steps).
 
     Deterministic and prefix-stable: ``problems(s, k)`` is the first k of ``problems(s, K)`` for
     k <= K. Items are unique within a split, and a split only keeps items whose signature hashes
@@ -140,13 +140,13 @@ def problems(split: str, count: int, world_seed: int = 0) -> list[Problem]:
         raise ValueError(f"{split}: count must be >= 0, got {count}")
     if split == "eval" and count > MAX_EVAL_ITEMS:
         raise ValueError(f"eval: at most {MAX_EVAL_ITEMS} items (the corpus is guarded against those), got {count}")
-    rng = random.Random(f"cltbook-world:{world_seed}:{split}")
+    rng = random.Random(f"cltbook-world:{world.seed}:{split}")
     chosen: list[Problem] = []
     seen: set[tuple] = set()
     while len(chosen) < count:
-        person, friend, obj, start, steps = _draw(rng)
+        person, friend, obj, start, steps = _draw(rng, world)
         signature = (person, obj, start, steps)
-        if signature in seen or _digest(world_seed, signature)[0] % 10 not in _BUCKETS[split]:
+        if signature in seen or _digest(world.seed, signature)[0] % 10 not in _BUCKETS[split]:
             continue
         seen.add(signature)
         chosen.append(Problem(f"{split}-{len(chosen):05d}", person, friend, obj, start, steps))

@@ -14,9 +14,10 @@ join the events into one clause chain: in Japanese with て-forms (買って、�
 with -고 (사고 … 줍니다), in Chinese with ，然后, in Arabic with و and verbs that agree with the
 subject.
 
-Difficulty knobs (arguments of :func:`stories`, defaults below): ``events``, the (min, max) number
-of focal events, which sets the summary's length; ``distractors``, the (min, max) number of
-distractor sentences. A story has 1 + events + distractors sentences.
+Difficulty knobs: ``events``, the (min, max) number of focal events, which sets the summary's
+length (an argument of :func:`stories`, default EVENTS); the world's ``story_distractors``, the
+(min, max) number of distractor sentences. A story has 1 + events + distractors sentences. Its
+numbers are the world's (``max_start``, ``max_amount``).
 
 Splits use the hash buckets of :mod:`cltbook.world.math` over the story's signature, so they are
 disjoint for any counts and prefix-stable. The signature is deliberately coarse: (person, object,
@@ -24,11 +25,10 @@ disjoint for any counts and prefix-stable. The signature is deliberately coarse:
 left out, so two stories that differ only there, whose summaries would be near-identical, count as
 the same item and can never sit in two splits.
 
-Disjoint from the pretraining corpus by construction: a story's starting quantity is drawn from
-STORY_STARTS, above the corpus's (and math's) largest start
-(:data:`~cltbook.world.math.MAX_START`), so no corpus document opens a story the way an evaluation
-story opens ("Maria has 60 apples. She buys 5 more apples."); the corpus needs no guard for
-stories.
+Disjoint from the pretraining corpus's stories by construction: a story's starting quantity is
+drawn from :func:`story_starts`, above the corpus's (and math's) largest start (the world's
+``max_start``), so no corpus story opens the way an evaluation story opens ("Maria has 60 apples.
+She buys 5 more apples."); the corpus's task documents come from the training split.
 """
 
 from __future__ import annotations
@@ -38,21 +38,17 @@ import random
 from dataclasses import dataclass
 from typing import Callable, TypeVar
 
-from cltbook.languages import WORLD_LANGUAGES
+from cltbook.config import MAX_QUANTITY, MIN_QUANTITY, STORY_START_SPAN, WorldConfig
+from cltbook.languages import WORLD_LANGUAGES, format_prompt
 from cltbook.rouge import lcs_f_measure, sanitise
 from cltbook.world.lexicon import (
     ADD_VERBS, DAYS, OBJECT_KEYS, PEOPLE, PLACES, SUB_VERBS, TASK_PHRASES, TEMPLATES, UNSPACED, fill,
     join_sentences, phrase, verb_options,
 )
-from cltbook.world.math import (
-    _BUCKETS, MAX_START, MAX_VALUE, MIN_QUANTITY, SPLITS, _digest, draw_step,
-)
+from cltbook.world.math import _BUCKETS, DEFAULT_WORLD, SPLITS, _digest, draw_step
 
-# The focal person's starting quantity: above every start the corpus and math problems use.
-STORY_STARTS = (MAX_START + 1, 80)
-# Difficulty knobs: (min, max) focal events and distractor sentences per story.
+# Difficulty knob: (min, max) focal events per story.
 EVENTS = (2, 3)
-DISTRACTORS = (1, 3)
 MAX_EVENTS = 4
 MAX_DISTRACTORS = len(PEOPLE) - 2  # each distractor is about its own person, not focal or friend
 # Distractor facts: another person's possessions, a trip on some day, a friendship.
@@ -108,10 +104,8 @@ class Story:
             raise ValueError(f"{self.item_id}: a story has 1 to {MAX_EVENTS} events, got {len(self.events)}")
         if any(verb not in _OPERATION for verb, _ in self.events):
             raise ValueError(f"{self.item_id}: unknown verb in {self.events}")
-        if not STORY_STARTS[0] <= self.start <= STORY_STARTS[1]:
-            raise ValueError(f"{self.item_id}: start {self.start} leaves STORY_STARTS {STORY_STARTS}")
-        if not all(MIN_QUANTITY <= v <= MAX_VALUE for v in self.values):
-            raise ValueError(f"{self.item_id}: values {self.values} leave [{MIN_QUANTITY}, {MAX_VALUE}]")
+        if not all(MIN_QUANTITY <= v <= MAX_QUANTITY for v in self.values):
+            raise ValueError(f"{self.item_id}: values {self.values} leave [{MIN_QUANTITY}, {MAX_QUANTITY}]")
         if self.person == self.friend or {self.person, self.friend} & {f.person for f in self.distractors}:
             raise ValueError(f"{self.item_id}: distractors must be about people other than the focal two")
         if not 0 <= self.lead <= len(self.distractors):
@@ -183,43 +177,47 @@ def checked_bounds(name: str, bounds: tuple[int, int], low: int, high: int) -> t
     return bounds
 
 
-def _draw_fact(rng: random.Random, person: int, focal_obj: int) -> Fact:
+def story_starts(world: WorldConfig) -> tuple[int, int]:
+    """The focal person's starting quantities: above every start of the corpus and of math."""
+    return world.max_start + 1, world.max_start + STORY_START_SPAN
+
+
+def _draw_fact(rng: random.Random, person: int, focal_obj: int, world: WorldConfig) -> Fact:
     kind = rng.choice(FACT_KINDS)
     if kind == "have":
         obj = rng.choice([i for i in range(len(OBJECT_KEYS)) if i != focal_obj])
-        return Fact("have", person, obj=obj, n=rng.randint(MIN_QUANTITY, MAX_START))
+        return Fact("have", person, obj=obj, n=rng.randint(MIN_QUANTITY, world.max_start))
     if kind == "day":
         return Fact("day", person, day=rng.randrange(len(DAYS["en"])), place=rng.randrange(len(PLACES["en"])))
     return Fact("friend", person, other=rng.choice([i for i in range(len(PEOPLE)) if i != person]))
 
 
-def draw_story(rng: random.Random, events: tuple[int, int] = EVENTS,
-               distractors: tuple[int, int] = DISTRACTORS) -> Story:
-    """One random story (item_id empty; :func:`split_items` names it)."""
+def draw_story(rng: random.Random, world: WorldConfig, events: tuple[int, int] = EVENTS) -> Story:
+    """One random story of ``world`` (item_id empty; :func:`split_items` names it)."""
     person, friend = rng.sample(range(len(PEOPLE)), 2)
     obj = rng.randrange(len(OBJECT_KEYS))
-    value = start = rng.randint(*STORY_STARTS)
+    value = start = rng.randint(*story_starts(world))
     told = []
     for _ in range(rng.randint(*events)):
-        op, amount = draw_step(rng, value)
+        op, amount = draw_step(rng, value, world.max_amount)
         told.append((rng.choice(verb_options(op, OBJECT_KEYS[obj])), amount))
         value = value + amount if op == "add" else value - amount
-    others = rng.sample([i for i in range(len(PEOPLE)) if i not in (person, friend)], rng.randint(*distractors))
-    facts = tuple(_draw_fact(rng, other, obj) for other in others)
+    others = rng.sample([i for i in range(len(PEOPLE)) if i not in (person, friend)],
+                        rng.randint(*world.story_distractors))
+    facts = tuple(_draw_fact(rng, other, obj, world) for other in others)
     return Story("", person, friend, obj, start, tuple(told), facts, rng.randint(0, len(facts)))
 
 
-def stories(split: str, count: int, world_seed: int = 0, *, events: tuple[int, int] = EVENTS,
-            distractors: tuple[int, int] = DISTRACTORS) -> list[Story]:
-    """The first ``count`` stories of ``split`` ("train", "validation" or "eval").
+def stories(split: str, count: int, world: WorldConfig = DEFAULT_WORLD, *,
+            events: tuple[int, int] = EVENTS) -> list[Story]:
+    """The first ``count`` stories of ``split`` ("train", "validation" or "eval") of ``world``.
 
     Deterministic and prefix-stable; disjoint across splits for any counts (module docstring).
-    ``events`` and ``distractors`` are the difficulty knobs, (min, max) each.
+    ``events`` is a difficulty knob, (min, max); the world sets the distractors and numbers.
     """
     events = checked_bounds("events", events, 1, MAX_EVENTS)
-    distractors = checked_bounds("distractors", distractors, 0, MAX_DISTRACTORS)
-    return split_items(split, count, world_seed, "summarization",
-                       lambda rng: draw_story(rng, events, distractors))
+    checked_bounds("world.story_distractors", world.story_distractors, 0, MAX_DISTRACTORS)
+    return split_items(split, count, world.seed, "summarization", lambda rng: draw_story(rng, world, events))
 
 
 def check_world_language(language: str) -> None:
@@ -261,10 +259,12 @@ def summary(story: Story, language: str) -> str:
     return phrase(language, "summary", subject, clauses="".join(clauses))
 
 
-def render(story: Story, language: str) -> Rendered:
-    """The prompt (instruction, story, label) and the summary, in ``language``."""
-    prompt = "\n".join([phrase(language, "summarize"), story_text(story, language),
-                        phrase(language, "summary_label")])
+def render(story: Story, language: str, markers: str = "native") -> Rendered:
+    """The prompt (instruction, story, label) and the summary, in ``language``; with shared
+    markers the instruction follows "Q:" and the label is "A:"."""
+    body = "\n".join([phrase(language, "summarize"), story_text(story, language)])
+    prompt = (format_prompt(language, body, markers) if markers == "shared"
+              else f"{body}\n{phrase(language, 'summary_label')}")
     return Rendered(story.item_id, language, prompt, summary(story, language))
 
 

@@ -1,10 +1,12 @@
 """The world's three tasks behind one interface, so the pipeline treats them alike.
 
 ``TASKS[name]`` is a :class:`WorldTask` for "math_reasoning", "summarization" and
-"instruction_following": ``items(split, count, world_seed)`` draws language-independent items
-(each with ``item_id`` and ``signature``; splits disjoint by signature), ``render(item, language)``
-tells one in a language as a :class:`Example` (the full prompt the model sees and the completion
-that follows it), ``score(example, output)`` gives one value in [0, 1] per metric for one output.
+"instruction_following": ``items(split, count, world)`` draws language-independent items of a
+world (:class:`~cltbook.config.WorldConfig`; each item with ``item_id`` and ``signature``; splits
+disjoint by signature), ``render(item, language, markers)`` tells one in a language as a
+:class:`Example` (the full prompt the model sees and the completion that follows it; ``markers``
+is the world's marker style, "shared" Q:/A: or "native"), ``score(example, output)`` gives one
+value in [0, 1] per metric for one output.
 A metric over a set of items is the mean of its per-item values.
 
 Every task is scored switch-aware: an output that :func:`cltbook.world.langid.identify` does not
@@ -12,8 +14,9 @@ identify as the prompt's language (another language, mixed, or undetermined) fai
 metric. ``language_match`` and ``language_undetermined`` are reported beside it for every task;
 the language-blind variants are kept, so the cost of switching languages shows as a gap.
 
-- math_reasoning: MGSM layout (``"{question_prefix} {question}\\n{answer_prefix}"``, target
-  ``" " + worked solution``). Metrics: strict and flexible accuracy and no-answer rates
+- math_reasoning: MGSM layout (``"{question_prefix} {question}\\n{answer_prefix}"``, or
+  ``"Q: {question}\\nA:"`` with shared markers; target ``" " + worked solution`` ending with the
+  language's answer sentence). Metrics: strict and flexible accuracy and no-answer rates
   (:func:`cltbook.extract.math_scores`, shared with real data), ``first_step_correct`` (the first
   worked equation exactly right, in any language: per-step credit), and
   ``accuracy_strict_switch_aware`` (headline).
@@ -30,6 +33,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
+from cltbook.config import TRAIN_POOL_SIZE, WorldConfig
 from cltbook.example import Example
 from cltbook.extract import math_scores
 from cltbook.languages import WORLD_LANGUAGES, format_prompt, get_language
@@ -38,7 +42,7 @@ from cltbook.world.langid import UNDETERMINED, identify
 from cltbook.world.lexicon import fillings
 from cltbook.world.math import LeakError, assert_disjoint
 
-__all__ = ["ALPHABET_SAMPLE", "TASKS", "LeakError", "Example", "WorldTask", "alphabet_texts",
+__all__ = ["ALPHABET_SAMPLE", "TASKS", "TRAIN_POOL_SIZE", "LeakError", "Example", "WorldTask", "alphabet_texts",
            "assert_disjoint"]
 
 # Training items per task and language rendered into :func:`alphabet_texts`, on top of the
@@ -68,11 +72,11 @@ def _language_scores(example: Example, output: str) -> tuple[bool, dict[str, flo
     return match, {"language_match": float(match), "language_undetermined": float(found == UNDETERMINED)}
 
 
-def _render_math(problem: math.Problem, language: str) -> Example:
+def _render_math(problem: math.Problem, language: str, markers: str = "native") -> Example:
     rendered = math.render(problem, language)
     return Example(
         task="math_reasoning", language=language, item_id=problem.item_id,
-        prompt=format_prompt(language, rendered.question),
+        prompt=format_prompt(language, rendered.question, markers),
         completion=" " + rendered.solution, answer=float(rendered.answer),
     )
 
@@ -91,8 +95,8 @@ def _score_math(example: Example, output: str) -> dict[str, float]:
             "first_step_correct": float(first_step), **language}
 
 
-def _render_summary(story: summarization.Story, language: str) -> Example:
-    rendered = summarization.render(story, language)
+def _render_summary(story: summarization.Story, language: str, markers: str = "native") -> Example:
+    rendered = summarization.render(story, language, markers)
     return Example("summarization", language, story.item_id, rendered.prompt,
                        summarization.TARGET_SEPARATOR + rendered.target)
 
@@ -103,8 +107,8 @@ def _score_summary(example: Example, output: str) -> dict[str, float]:
     return {"rougeL_char": rouge, "rougeL_char_switch_aware": rouge if match else 0.0, **language}
 
 
-def _render_instructions(item: instructions.InstructionItem, language: str) -> Example:
-    rendered = instructions.render(item, language)
+def _render_instructions(item: instructions.InstructionItem, language: str, markers: str = "native") -> Example:
+    rendered = instructions.render(item, language, markers)
     return Example("instruction_following", language, item.item_id, rendered.prompt,
                        instructions.TARGET_SEPARATOR + rendered.target, checks=rendered.checks)
 
@@ -150,17 +154,18 @@ TASKS: dict[str, WorldTask] = {
 }
 
 
-def alphabet_texts(world_seed: int = 0) -> Iterator[str]:
+def alphabet_texts(world: WorldConfig = math.DEFAULT_WORLD) -> Iterator[str]:
     """Texts holding every character a task's prompt or target can contain, in every language:
     printable ASCII and the newline, the lexicon's exhaustive fillings, the registry's prompt
-    phrases, and rendered training items of every task (for the code-built joins)."""
+    phrases, and rendered training items of every task (for the code-built joins), with native
+    markers (shared markers are ASCII)."""
     yield "".join(chr(code) for code in range(32, 127)) + "\n"
     for code in WORLD_LANGUAGES:
         language = get_language(code)
         yield from fillings(code)
         yield from (language.question_prefix, language.answer_prefix, language.answer_template)
         for task in TASKS.values():
-            for item in task.items("train", ALPHABET_SAMPLE, world_seed):
+            for item in task.items("train", ALPHABET_SAMPLE, world):
                 example = task.render(item, code)
                 yield example.prompt
                 yield example.completion
