@@ -24,7 +24,7 @@ from scipy import stats
 
 from cltbook import metrics
 from cltbook.analysis import PALETTE, ROLE_ORDER
-from cltbook.languages import PAPER_ANCHOR, PAPER_SEEN, get_language
+from cltbook.languages import PAPER_ANCHOR, PAPER_SEEN, PAPER_UNSEEN, get_language
 
 CITATION = (
     "L. Shimabucoro, A. Üstün, M. Fadaee, S. Ruder. A Post-trainer's Guide to Multilingual "
@@ -156,6 +156,138 @@ def check_avg_rows(avg_rows: pd.DataFrame) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------------------------
+# The paper's own noise floor
+
+# Every single-task table prints its English-only column (n = 0). Aya 23 7B has three single-task
+# tables per task (the full mix and the two script mixes), and at n = 0 none of their mixes has
+# entered training: the three columns are one configuration run three times, and how far they
+# land apart is the paper's run-to-run variation (training and evaluation together). The other
+# models have one single-task table per task, hence no repeat. The multi-task tables' n = 0 column
+# is a different run (three tasks, 5,000 English samples each), so it is no repeat either.
+NOISE_SETTING = "single"
+NOISE_AVERAGES = (
+    "seen_avg", "unseen_avg", "seen_unseen_avg", "latin_avg", "non_latin_avg", "all_avg",
+    "seen_minus_unseen", "relative_to_en",
+)
+NOISE_QUANTITIES = (PAPER_ANCHOR, *PAPER_SEEN, *PAPER_UNSEEN, *NOISE_AVERAGES)
+MIX_LABEL = {FULL_MIX: "full mix", LATIN_MIX: "Latin-only mix", NON_LATIN_MIX: "non-Latin mix"}
+
+
+@functools.cache
+def _english_only_runs() -> pd.DataFrame:
+    """One row per single-task table's English-only column and quantity, long: ``task``,
+    ``model``, ``metric``, ``table``, ``train_langs``, ``quantity`` (a language or one of
+    :data:`NOISE_AVERAGES`) and ``value``.
+
+    The averages use the full mix's roles in every table, so that each repeat measures the same
+    quantity: in a script table's own roles "seen" would be two languages, not four.
+    """
+    frame = published_frame()
+    runs = frame[(frame["setting"] == NOISE_SETTING) & (frame["n_per_language"] == 0)]
+    keys = ["task", "model", "metric", "table", "train_langs"]
+    averages = metrics.group_averages(runs, keys)
+    averages["seen_minus_unseen"] = averages["seen_avg"] - averages["unseen_avg"]
+    relative = metrics.RELATIVE_TO_ANCHOR[metrics.BOOK_RELATIVE_DEFINITION]
+    averages["relative_to_en"] = relative(
+        averages["seen_unseen_avg"], averages["anchor"], averages["metric"].map(METRIC_FLOOR)
+    )
+    long = pd.concat([
+        runs.rename(columns={"language": "quantity"})[[*keys, "quantity", "value"]],
+        averages.melt(id_vars=keys, value_vars=list(NOISE_AVERAGES), var_name="quantity"),
+    ], ignore_index=True)
+    long["quantity"] = pd.Categorical(long["quantity"], categories=list(NOISE_QUANTITIES))
+    return long
+
+
+@functools.cache
+def _noise_floor() -> pd.DataFrame:
+    runs = _english_only_runs().sort_values("table")
+    out = runs.groupby(["task", "model", "metric", "quantity"], observed=True).agg(
+        tables=("table", tuple),
+        values=("value", tuple),
+        runs=("value", "size"),
+        mean=("value", "mean"),
+        spread=("value", lambda values: values.max() - values.min()),
+        sd=("value", "std"),
+    ).reset_index()
+    # One run has no spread; 0 would read as a run that repeats exactly.
+    out.loc[out["runs"] < 2, "spread"] = np.nan
+    out["task"] = pd.Categorical(out["task"], categories=list(TASK_ABBREVIATION))
+    out["model"] = pd.Categorical(out["model"], categories=_models(NOISE_SETTING))
+    out = out.sort_values(["task", "model", "quantity"], ignore_index=True)
+    return out.astype({"task": str, "model": str, "quantity": str})
+
+
+def noise_floor() -> pd.DataFrame:
+    """The paper's repeated English-only runs: one row per task × model × quantity.
+
+    A quantity is a language or an average of :data:`NOISE_AVERAGES` (``seen_minus_unseen`` is the
+    seen − unseen gap, ``relative_to_en`` the book's ratio of the 7-language mean to English), in
+    the task's metric. Columns: ``tables`` and ``values`` (the repeats, by table), ``runs`` (their
+    count), ``mean``, ``spread`` (max − min; missing for a single run) and ``sd`` (sample standard
+    deviation, ddof = 1).
+    """
+    return _noise_floor().copy()
+
+
+def noise_floor_summary() -> pd.DataFrame:
+    """The typical spread per task × model: one row each, every single-task model included.
+
+    Columns: ``metric``, ``runs`` (English-only repeats), ``median_language_spread`` (the typical
+    language), ``widest_language`` and ``widest_language_spread``, and the spreads of the
+    7-language mean (``seen_unseen_avg_spread``), of the seen − unseen gap and of the ratio to
+    English. Spreads are missing where the paper ran the English-only run once.
+    """
+    floor = _noise_floor()
+    languages = list(NOISE_QUANTITIES[: -len(NOISE_AVERAGES)])
+    rows = []
+    for (task, model), group in floor.groupby(["task", "model"], sort=False):
+        spread = group.set_index("quantity")["spread"]
+        by_language = spread[languages]
+        repeated = by_language.notna().any()
+        rows.append({
+            "task": task,
+            "model": model,
+            "metric": group["metric"].iloc[0],
+            "runs": group["runs"].max(),
+            "median_language_spread": by_language.median(),
+            "widest_language": by_language.idxmax() if repeated else None,
+            "widest_language_spread": by_language.max(),
+            "seen_unseen_avg_spread": spread["seen_unseen_avg"],
+            "seen_minus_unseen_spread": spread["seen_minus_unseen"],
+            "relative_to_en_spread": spread["relative_to_en"],
+        })
+    return pd.DataFrame(rows)
+
+
+def plot_noise_floor() -> sns.FacetGrid:
+    """The repeated English-only values per language and the 7-language mean, as points.
+
+    Rows are the models with repeats, columns the tasks (each with its own y-axis, since the
+    tasks' metrics differ); colour says which table (which mix) printed the run.
+    """
+    runs = _english_only_runs()
+    counts = runs.groupby(["task", "model"])["table"].transform("nunique")
+    shown = [*NOISE_QUANTITIES[: -len(NOISE_AVERAGES)], "seen_unseen_avg"]
+    runs = runs[(counts > 1) & runs["quantity"].isin(shown)].copy()
+    runs["quantity"] = runs["quantity"].astype(str).replace({"seen_unseen_avg": "7-lang mean"})
+    runs["mix"] = runs["train_langs"].map(MIX_LABEL)
+    grid = sns.catplot(
+        data=runs, x="quantity", y="value", hue="mix", hue_order=list(MIX_LABEL.values()),
+        col="task", col_order=[task for task in TASK_ABBREVIATION if task in set(runs["task"])],
+        row="model", kind="strip", jitter=False, dodge=True, height=2.8, aspect=1.25,
+        order=[*shown[:-1], "7-lang mean"], sharey=False, margin_titles=True,
+    )
+    metric_of_task = runs.drop_duplicates("task").set_index("task")["metric"]
+    for (model, task), ax in grid.axes_dict.items():
+        ax.set_ylabel(METRIC_LABEL[metric_of_task[task]])
+    grid.set_xlabels("")
+    grid.tick_params(axis="x", labelrotation=45)
+    grid.set_titles(row_template="{row_name}", col_template="{col_name}")
+    return grid
+
+
+# ---------------------------------------------------------------------------------------------
 # The claims audit
 
 
@@ -165,6 +297,17 @@ class _Part:
 
     text: str
     holds: bool
+
+
+@dataclass(frozen=True)
+class _Effect:
+    """A difference a claim rests on, in the units of one :func:`noise_floor` quantity."""
+
+    text: str
+    task: str
+    model: str
+    quantity: str
+    value: float
 
 
 def _verdict(parts: list[_Part]) -> str:
@@ -295,8 +438,8 @@ def _book_points(averages: pd.DataFrame) -> tuple[float, pd.Series]:
     return 100 * (best["relative_to_en"] - averages["relative_to_en"].iloc[0]), best
 
 
-def _gap_parts(model: str) -> list[_Part]:
-    parts = []
+def _gap_parts(model: str) -> tuple[list[_Part], list[_Effect]]:
+    parts, effects = [], []
     for task, (relation, stated) in STATED_GAP_CLOSED[model].items():
         averages = _experiment(task, model)
         points, best = _book_points(averages)
@@ -306,7 +449,11 @@ def _gap_parts(model: str) -> list[_Part]:
             f"(n={best['n_per_language']}) = {_pp(points)}",
             _matches(points, relation, stated),
         ))
-    return parts
+        effects.append(_Effect(
+            f"{TASK_ABBREVIATION[task]} ratio to EN, best run − English-only run",
+            task, model, "relative_to_en", points / 100,
+        ))
+    return parts, effects
 
 
 def gap_readings_table() -> pd.DataFrame:
@@ -344,7 +491,7 @@ def _plateau_fit(averages: pd.DataFrame) -> metrics.PlateauFit:
 
 
 def _claim_1() -> dict:
-    parts = _gap_parts("aya23-7b")
+    parts, effects = _gap_parts("aya23-7b")
     fits = []
     for task, stated_n in [
         ("instruction_following", 400), ("summarization", 400), ("math_reasoning", 13 * 400),
@@ -368,6 +515,7 @@ def _claim_1() -> dict:
         says="7B single-task: gap to English closed by 6.8% (IF), 8.7% (SM); MR +22.7%; IF, SM "
         "plateau after ~400 samples per language, MR peaks only after ~13× more",
         parts=parts,
+        effects=effects,
         tolerance=f"ROUNDING_TOLERANCE_PP={ROUNDING_TOLERANCE_PP}; 'about n' = nearest grid point",
         note=f"Readings reproducing every stated gap figure of claims 1–2 that any reading "
         f"reproduces: {', '.join(sorted(common)) or 'none'}; reproduced by no reading: "
@@ -378,16 +526,18 @@ def _claim_1() -> dict:
 
 
 def _claim_2() -> dict:
+    parts, effects = _gap_parts("llama3.1-8b")
     return dict(
         says="Llama 3.1 8B single-task: gap reduced by 12.3% (IF), 14.7% (SM), over 40% (MR)",
-        parts=_gap_parts("llama3.1-8b"),
+        parts=parts,
+        effects=effects,
         tolerance=f"ROUNDING_TOLERANCE_PP={ROUNDING_TOLERANCE_PP}",
         note="The book's definition, as in claim 1; every reading: gap_readings_table().",
     )
 
 
 def _claim_3() -> dict:
-    parts = []
+    parts, effects = [], []
     refused = []
     for task in TASK_ABBREVIATION:
         averages = _experiment(task, "aya23-35b")
@@ -397,6 +547,10 @@ def _claim_3() -> dict:
             f"{_label(task, averages)} best ratio to EN (n={best['n_per_language']}) is "
             f"{points:.1f} pp above the English-only run",
             points < CLOSE_TO_BEST_PP,
+        ))
+        effects.append(_Effect(
+            f"{TASK_ABBREVIATION[task]} ratio to EN, best run − English-only run",
+            task, "aya23-35b", "relative_to_en", points / 100,
         ))
         parts.append(_Part(
             f"{_label(task, averages)} first n within {ROUNDING_TOLERANCE_PP:g} pp of the peak: "
@@ -410,6 +564,7 @@ def _claim_3() -> dict:
         says="35B: plateau after 200–400 samples per language; English-only training already "
         "close to the best run",
         parts=parts,
+        effects=effects,
         tolerance=f"CLOSE_TO_BEST_PP={CLOSE_TO_BEST_PP}; "
         f"ROUNDING_TOLERANCE_PP={ROUNDING_TOLERANCE_PP}",
         note="Saturating fit refused for: " + ("; ".join(refused) or "none")
@@ -464,6 +619,7 @@ def _claim_4() -> dict:
         "8B 0.83/0.56/0.88, 35B 0.51/0.39/0.49; all p<0.05 except 7B SM",
         computed="; ".join(lines),
         verdict="cannot be recomputed",
+        no_effect="it is about checkpoints during training, which the tables do not hold",
         tolerance=f"SPEARMAN_ALPHA={SPEARMAN_ALPHA}",
         note=f"Table 2 ranks checkpoints during training, which the tables do not hold. Shown "
         f"beside it is a different quantity: the rank correlation across the {points} mixture "
@@ -475,7 +631,7 @@ def _claim_4() -> dict:
 
 
 def _claim_5() -> dict:
-    parts = []
+    parts, effects = [], []
     for model in _models():
         for task in TASK_ABBREVIATION:
             averages = _experiment(task, model)
@@ -489,11 +645,16 @@ def _claim_5() -> dict:
                 f"{seen:+.3f}, unseen {unseen:+.3f}, gap {seen - unseen:+.3f} (share {share:.2f})",
                 abs(seen - unseen) < TABLE_RESOLUTION or share <= GAP_CONSTANT_SHARE,
             ))
+            effects.append(_Effect(
+                f"{TASK_ABBREVIATION[task]} seen − unseen gap, fitted change over the grid",
+                task, model, "seen_minus_unseen", seen - unseen,
+            ))
     held = sum(part.holds for part in parts)
     return dict(
         says="The seen–unseen gap after English-only training effectively remains constant as "
         "multilingual data is added",
         parts=parts,
+        effects=effects,
         tolerance=f"GAP_CONSTANT_SHARE={GAP_CONSTANT_SHARE}; TABLE_RESOLUTION={TABLE_RESOLUTION}",
         note=f"Constant in {held} of {len(parts)} single-task, full-mix experiments. Changes are "
         "fitted on log(1+n) over the whole grid (metric units); 'share' is the gap's change over "
@@ -508,6 +669,10 @@ def _claim_6() -> dict:
     single = _experiment("math_reasoning", "aya23-7b")
     multi = _experiment("math_reasoning", "aya23-7b", setting="multi")
     drop = 100 * (multi["seen_unseen_avg"].max() - single["seen_unseen_avg"].max())
+    effects = [_Effect(
+        "MR best 7-language mean, multi-task − single-task", "math_reasoning", "aya23-7b",
+        "seen_unseen_avg", drop / 100,
+    )]
     drop_all = 100 * (multi["all_avg"].max() - single["all_avg"].max())
     relative = 100 * (multi["seen_unseen_avg"].max() / single["seen_unseen_avg"].max() - 1)
     parts.append(_Part(
@@ -560,6 +725,10 @@ def _claim_6() -> dict:
         f"at n={first})",
         at_half > best_single["seen_avg"] and best_single["n_per_language"] == 5000,
     ))
+    effects.append(_Effect(
+        "SM seen mean, multi-task at n=2500 − best single-task run", "summarization",
+        "aya23-35b", "seen_avg", at_half - best_single["seen_avg"],
+    ))
     n_18k = _n_for_math_samples("single", 18_000, seen_languages)
     n_11k = _n_for_math_samples("multi", 11_000, seen_languages)
     at_11k = multi35.loc[multi35["n_per_language"] == n_11k].iloc[0]
@@ -569,6 +738,7 @@ def _claim_6() -> dict:
         "over 60%; 35B matches the single-task MGSM peak (68%) with 11k instead of 18k math "
         "samples; 35B SM beats the best single-task seen-language result with 2.5k vs 5k",
         parts=parts,
+        effects=effects,
         tolerance=f"ROUNDING_TOLERANCE_PP={ROUNDING_TOLERANCE_PP}; "
         f"APPROX_TOLERANCE_PP={APPROX_TOLERANCE_PP}",
         note=f"Math samples per run: {ENGLISH_SAMPLES_SINGLE_TASK:,} (single-task) or "
@@ -581,7 +751,7 @@ def _claim_6() -> dict:
 
 
 def _claim_7() -> dict:
-    parts = []
+    parts, effects = [], []
     for task in ("instruction_following", "math_reasoning"):
         averages = _experiment(task, "aya23-35b", setting="multi")
         above = averages["unseen_avg"] > averages["seen_avg"]
@@ -591,19 +761,24 @@ def _claim_7() -> dict:
             f"(mean margin where above {margin:.3f})",
             above.mean() > MOST_RUNS_SHARE,
         ))
+        effects.append(_Effect(
+            f"{TASK_ABBREVIATION[task]} seen − unseen gap in the runs where unseen leads (mean)",
+            task, "aya23-35b", "seen_minus_unseen", -margin,
+        ))
     summarization = _experiment("summarization", "aya23-35b", setting="multi")
     sm_above = (summarization["unseen_avg"] > summarization["seen_avg"]).sum()
     return dict(
         says="Multi-task 35B: unseen languages score slightly above seen ones for IF and MR in "
         "most runs",
         parts=parts,
+        effects=effects,
         tolerance=f"MOST_RUNS_SHARE={MOST_RUNS_SHARE} (strictly more)",
         note=f"Not claimed for SM, where unseen > seen in {sm_above} of {len(summarization)} runs.",
     )
 
 
 def _claim_8() -> dict:
-    parts = []
+    parts, effects = [], []
     for task in ("instruction_following", "summarization"):
         latin = _experiment(task, "aya23-7b", train_langs=LATIN_MIX)
         non_latin = _experiment(task, "aya23-7b", train_langs=NON_LATIN_MIX)
@@ -616,6 +791,10 @@ def _claim_8() -> dict:
             f"(T{latin['table'].iloc[0]}) {lift_latin:+.3f}, non-Latin mix "
             f"(T{non_latin['table'].iloc[0]}) {lift_non_latin:+.3f}",
             lift_non_latin > 0 and lift_latin < NEEDS_DATA_SHARE * lift_non_latin,
+        ))
+        effects.append(_Effect(
+            f"{TASK_ABBREVIATION[task]} non-Latin mean's fitted change, non-Latin mix − Latin-only "
+            "mix", task, "aya23-7b", "non_latin_avg", lift_non_latin - lift_latin,
         ))
     peaks = {}
     for label, train_langs, stated in [
@@ -639,11 +818,16 @@ def _claim_8() -> dict:
         saved == 10_000,
     ))
     margin = peaks["Latin-only"][0] - peaks["non-Latin"][0]
+    effects.append(_Effect(
+        "MR peak 7-language mean, Latin-only mix − non-Latin mix", "math_reasoning", "aya23-7b",
+        "seen_unseen_avg", margin / 100,
+    ))
     return dict(
         says="Script mixes (7B): IF, SM need non-Latin data to lift non-Latin languages; MR learns "
         "better from Latin-only data (37.4% vs 36.6% peak average; full mix 38.4%) with 10k "
         "fewer samples",
         parts=parts,
+        effects=effects,
         tolerance=f"NEEDS_DATA_SHARE={NEEDS_DATA_SHARE}; "
         f"ROUNDING_TOLERANCE_PP={ROUNDING_TOLERANCE_PP}",
         note="'Peak average across languages' read as the peak of the 7-language (non-English) "
@@ -675,6 +859,7 @@ def _claim_9() -> dict:
             ),
             _Part(f"languages evaluated in the tables: {languages} (stated 12)", languages == 12),
         ],
+        no_effect="it states the design (sample counts, languages), not a measured difference",
         tolerance="exact arithmetic",
         note="English set sizes from the paper's design section; tasks, seen languages, the "
         "largest n and the language count from the tables.",
@@ -687,10 +872,15 @@ _CLAIMS: list[Callable[[], dict]] = [
 
 
 @functools.cache
+def _claim_results() -> tuple[dict, ...]:
+    return tuple(claim() for claim in _CLAIMS)
+
+
+@functools.cache
 def _claims_table() -> pd.DataFrame:
+    against_noise = _claims_against_noise()
     rows = []
-    for number, claim in enumerate(_CLAIMS, start=1):
-        result = claim()
+    for number, result in enumerate(_claim_results(), start=1):
         parts = result.get("parts", [])
         rows.append({
             "claim": number,
@@ -698,6 +888,9 @@ def _claims_table() -> pd.DataFrame:
             "computed": result.get("computed")
             or " | ".join(f"{'✓' if part.holds else '✗'} {part.text}" for part in parts),
             "verdict": result.get("verdict") or _verdict(parts),
+            "against_noise": _against_noise_summary(
+                against_noise[against_noise["claim"] == number]
+            ),
             "tolerance": result["tolerance"],
             "note": result["note"],
         })
@@ -710,9 +903,84 @@ def claims_table() -> pd.DataFrame:
     A claim with several checkable parts is ``supported`` when every part holds, ``not
     supported`` when none does and ``partly`` otherwise; each part is listed with ✓ or ✗, and
     ``tolerance`` names the constants it was judged with. Claim 4 is ``cannot be recomputed``: it
-    is about checkpoints that the tables do not contain.
+    is about checkpoints that the tables do not contain. ``against_noise`` sums up
+    :func:`claims_against_noise`: how many of the claim's effects exceed table rounding and the
+    paper's own run-to-run spread, or why none can be compared.
     """
     return _claims_table().copy()
+
+
+_ONE_RUN = "the tables print one English-only run"
+
+
+def _rounding(quantity: str) -> float:
+    """The smallest change of ``quantity`` the printed two decimals can resolve."""
+    return ROUNDING_TOLERANCE_PP / 100 if quantity == "relative_to_en" else TABLE_RESOLUTION
+
+
+@functools.cache
+def _claims_against_noise() -> pd.DataFrame:
+    floor = _noise_floor().set_index(["task", "model", "quantity"])
+    rows = []
+    for number, result in enumerate(_claim_results(), start=1):
+        if "no_effect" in result:
+            rows.append({"claim": number, "comparison": f"not comparable: {result['no_effect']}"})
+            continue
+        for effect in result["effects"]:
+            repeats = floor.loc[(effect.task, effect.model, effect.quantity)]
+            size = abs(effect.value)
+            beyond_spread = size > repeats["spread"] if repeats["runs"] > 1 else pd.NA
+            rows.append({
+                "claim": number,
+                "effect": effect.text,
+                "task": effect.task,
+                "model": effect.model,
+                "quantity": effect.quantity,
+                "value": effect.value,
+                "rounding": _rounding(effect.quantity),
+                "spread": repeats["spread"],
+                "runs": repeats["runs"],
+                "beyond_rounding": size > _rounding(effect.quantity),
+                "beyond_spread": beyond_spread,
+                "comparison": (
+                    f"not comparable: {_ONE_RUN} of {effect.model}"
+                    if beyond_spread is pd.NA
+                    else f"|{effect.value:+.3f}| {'>' if beyond_spread else '≤'} spread "
+                    f"{repeats['spread']:.3f} over {repeats['runs']} runs"
+                ),
+            })
+    out = pd.DataFrame(rows)
+    return out.astype({"runs": "Int64", "beyond_rounding": "boolean", "beyond_spread": "boolean"})
+
+
+def claims_against_noise() -> pd.DataFrame:
+    """Each effect a claim rests on, against table rounding and the paper's own run-to-run spread.
+
+    One row per effect (a claim with none has one row that says why in ``comparison``). ``value``
+    is the effect as the claims audit computes it, in the units of ``quantity`` (a
+    :func:`noise_floor` quantity: ratio units for ``relative_to_en``, the metric's units
+    otherwise); ``rounding`` is the smallest change the printed two decimals resolve and
+    ``spread`` the max − min of the same quantity over the repeated English-only runs of the same
+    task and model (``runs`` of them). ``beyond_rounding`` and ``beyond_spread`` compare |value|
+    with each; ``beyond_spread`` is missing where the paper printed that run once. The spread is
+    that of single runs, while most effects are a difference of two runs (or the best of several),
+    so "beyond the spread" is the least an effect must clear, not proof that it is real.
+    """
+    return _claims_against_noise().copy()
+
+
+def _against_noise_summary(rows: pd.DataFrame) -> str:
+    measured = rows[rows["value"].notna()]
+    if measured.empty:
+        return rows["comparison"].iloc[0]
+    comparable = measured[measured["beyond_spread"].notna()]
+    text = f"beyond rounding: {measured['beyond_rounding'].sum()} of {len(measured)}; "
+    if comparable.empty:
+        models = ", ".join(measured["model"].unique())
+        return text + f"beyond the spread: not comparable ({_ONE_RUN} of {models})"
+    text += f"beyond the spread: {comparable['beyond_spread'].sum()} of {len(comparable)}"
+    left_out = len(measured) - len(comparable)
+    return text + (f" ({left_out} more not comparable: {_ONE_RUN})" if left_out else "")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,11 +1,13 @@
 """The carried paper tables, their printed Avg. rows, and the verdicts of the claims audit."""
 
+import math
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from cltbook import metrics, published
+from cltbook.languages import PAPER_SEEN, PAPER_UNSEEN
 
 from conftest import REFERENCE
 
@@ -116,3 +118,90 @@ def test_regression_is_fitted_per_task_on_one_metric(task):
 def test_regression_refuses_an_unknown_task():
     with pytest.raises(LookupError):
         published.published_regression("translation")
+
+
+def english_only_rows(task, model_family, model_size_b, language):
+    """The carried rows of single-task English-only runs, read straight from the CSV."""
+    rows = pd.read_csv(Path(str(published.DATA_FILE)))
+    return rows[(rows["task"] == task) & (rows["model_family"] == model_family)
+                & (rows["model_size_b"] == model_size_b) & (rows["language"] == language)
+                & (rows["setting"] == "single") & (rows["n_per_language"] == 0)]
+
+
+def test_noise_floor_finds_the_repeated_english_only_runs():
+    floor = published.noise_floor().set_index(["task", "model", "quantity"])
+    mgsm_english = floor.loc[("math_reasoning", "aya23-7b", "en")]
+    rows = english_only_rows("math_reasoning", "aya23", 7, "en")
+    assert mgsm_english["runs"] == len(rows) == 3
+    assert set(mgsm_english["tables"]) == set(rows["table"]) == {18, 19, 20}
+    assert sorted(mgsm_english["values"]) == sorted(rows["value"])
+    assert mgsm_english["spread"] == pytest.approx(rows["value"].max() - rows["value"].min())
+    assert mgsm_english["sd"] == pytest.approx(rows["value"].std())
+    # The multi-task n = 0 column is a different run: one single-task run for the 35B model.
+    assert floor.loc[("math_reasoning", "aya23-35b", "en"), "runs"] == 1
+    assert math.isnan(floor.loc[("math_reasoning", "aya23-35b", "en"), "spread"])
+
+
+def test_noise_floor_averages_use_the_full_mix_roles_in_every_repeat():
+    floor = published.noise_floor().set_index(["task", "model", "quantity"])
+    by_language = {
+        language: english_only_rows("summarization", "aya23", 7, language)
+        .set_index("table")["value"]
+        for language in ("en", *PAPER_SEEN, *PAPER_UNSEEN)
+    }
+    seen = sum(by_language[language] for language in PAPER_SEEN) / len(PAPER_SEEN)
+    unseen = sum(by_language[language] for language in PAPER_UNSEEN) / len(PAPER_UNSEEN)
+    gap = floor.loc[("summarization", "aya23-7b", "seen_minus_unseen")]
+    assert gap["spread"] == pytest.approx((seen - unseen).max() - (seen - unseen).min())
+    mean = (seen * len(PAPER_SEEN) + unseen * len(PAPER_UNSEEN)) / 7
+    ratio = floor.loc[("summarization", "aya23-7b", "relative_to_en")]
+    assert ratio["spread"] == pytest.approx((mean / by_language["en"]).max()
+                                            - (mean / by_language["en"]).min())
+
+
+def test_noise_floor_summary_has_every_single_task_model():
+    summary = published.noise_floor_summary().set_index(["task", "model"])
+    assert len(summary) == 3 * 3
+    assert set(summary.index[summary["runs"] > 1]) == {
+        (task, "aya23-7b") for task in published.TASK_ABBREVIATION
+    }
+    floor = published.noise_floor()
+    row = summary.loc[("math_reasoning", "aya23-7b")]
+    spreads = floor.loc[(floor["task"] == "math_reasoning") & (floor["model"] == "aya23-7b")
+                        & floor["quantity"].isin(["en", *PAPER_SEEN, *PAPER_UNSEEN]), "spread"]
+    assert len(spreads) == 8
+    assert row["median_language_spread"] == pytest.approx(spreads.median())
+    assert row["widest_language_spread"] == pytest.approx(spreads.max())
+
+
+def test_claims_against_noise_compare_each_effect_with_its_own_spread():
+    compared = published.claims_against_noise()
+    floor = published.noise_floor().set_index(["task", "model", "quantity"])
+    assert set(compared["claim"]) == set(range(1, 10))
+    for _, row in compared[compared["beyond_spread"].notna()].iterrows():
+        spread = floor.loc[(row["task"], row["model"], row["quantity"]), "spread"]
+        assert row["spread"] == spread
+        assert bool(row["beyond_spread"]) == (abs(row["value"]) > spread)
+    # Claim 1's 7B IF gain is the gap figure of the audit, in ratio units.
+    seven_b_if = compared[(compared["claim"] == 1) & (compared["task"] == "instruction_following")]
+    readings = published.gap_readings_table().set_index(["model", "task", "reading"])
+    assert seven_b_if["value"].iloc[0] == pytest.approx(
+        readings.loc[("aya23-7b", "instruction_following", "ratio: points"), "value"] / 100
+    )
+    # The paper prints the English-only run of 35B and Llama once: their effects cannot be compared.
+    assert compared.loc[compared["model"] != "aya23-7b", "beyond_spread"].isna().all()
+    # Claims 4 and 9 rest on no measured difference.
+    assert compared.loc[compared["claim"].isin([4, 9]), "value"].isna().all()
+
+
+def test_claims_table_says_how_each_claim_fares_against_the_noise_floor():
+    claims = published.claims_table().set_index("claim")
+    assert claims["against_noise"].ne("").all()
+    assert claims.loc[4, "against_noise"].startswith("not comparable")
+    assert "beyond the spread: not comparable" in claims.loc[2, "against_noise"]
+
+
+def test_noise_floor_figure_shows_only_the_repeated_runs():
+    grid = published.plot_noise_floor()
+    assert grid.axes.shape == (1, 3)  # one model with repeats (Aya 23 7B) × three tasks
+    assert {ax.get_title() for ax in grid.axes.flat} == set(published.TASK_ABBREVIATION)
