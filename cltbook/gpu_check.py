@@ -121,12 +121,12 @@ def parse_args(argv: list[str] | None = None) -> tuple[CheckSettings, Path | Non
     return settings, args.json
 
 
-def require_device(device: str) -> None:
-    """A clear failure, before any slow import, when the asked-for device is not there."""
+def require_device(device: str, program: str) -> None:
+    """A clear failure, before any slow import, when the device `program` was asked for is not there."""
     if device == "cuda" and not torch.cuda.is_available():
         built = f"built with CUDA {torch.version.cuda}" if torch.version.cuda else "built without CUDA"
         raise SystemExit(
-            f"gpu_check: --device cuda was asked for, but torch sees no CUDA device "
+            f"{program}: --device cuda was asked for, but torch sees no CUDA device "
             f"(torch {torch.__version__}, {built}). Use --device cpu --tiny for the CPU smoke run."
         )
 
@@ -451,7 +451,7 @@ def summarise(record: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     settings, json_path = parse_args(argv)
-    require_device(settings.device)
+    require_device(settings.device, "gpu_check")
     if settings.backend == "unsloth":  # the child: one measurement, its JSON, no summary
         outcome = run_unsloth_here(settings)
         if json_path is not None:
