@@ -118,6 +118,13 @@ def _mean_of(languages):
     return lambda t: float(t[languages].to_numpy().mean())
 
 
+def _non_english_match(predictions: pd.DataFrame, run_ids, task: str, roles: dict[str, list[str]]) -> Estimate:
+    """The share of seen and unseen answers in the prompt's language, with its interval."""
+    others = roles["seen"] + roles["unseen"]
+    matched = item_table(predictions, run_ids, task, LANGUAGE_MATCH)
+    return _interval(matched[others], _mean_of(others))
+
+
 def _difference(languages):
     return lambda t: float(t["a"][languages].to_numpy().mean() - t["b"][languages].to_numpy().mean())
 
@@ -134,9 +141,7 @@ def transfer_checks(results: pd.DataFrame, predictions: pd.DataFrame) -> pd.Data
         rows.append(_check("english_elicited", task, size, english, english.value >= target,
                            f"at least {target}", metric=metric, runs=len(group)))
         roles = _roles(results, group["run_id"])
-        others = roles["seen"] + roles["unseen"]
-        matched = item_table(predictions, group["run_id"], task, LANGUAGE_MATCH)
-        in_language = _interval(matched[others], _mean_of(others))
+        in_language = _non_english_match(predictions, group["run_id"], task, roles)
         rows.append(_check("answers_in_prompt_language", task, size, in_language,
                            in_language.value >= IN_LANGUAGE_TARGET, f"at least {IN_LANGUAGE_TARGET}",
                            metric=LANGUAGE_MATCH, runs=len(group)))
@@ -182,10 +187,7 @@ def _confusion_checks(results: pd.DataFrame, predictions: pd.DataFrame) -> list[
     rows = []
     over = _runs(over_trained_runs(results), setting="single", n_per_language=0)
     for (task, size), group in over.groupby(["task", "model_size"]):
-        roles = _roles(results, group["run_id"])
-        others = roles["seen"] + roles["unseen"]
-        matched = item_table(predictions, group["run_id"], task, LANGUAGE_MATCH)
-        estimate = _interval(matched[others], _mean_of(others))
+        estimate = _non_english_match(predictions, group["run_id"], task, _roles(results, group["run_id"]))
         rows.append(_check("confusion_when_over_trained", task, size, estimate, estimate.value < CONFUSION_BELOW,
                            f"below {CONFUSION_BELOW}", metric=LANGUAGE_MATCH, runs=len(group)))
     return rows
