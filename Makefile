@@ -44,13 +44,16 @@ book: collect
 	$(VENV)/bin/cltbook book --study $(STUDY_NAME)
 	@echo "open _build/html/index.html"
 
+# Lint and format check first (seconds), then the suite.
 test: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
 
 # Every page of the rendered book in headless Chromium: no console errors, images visible,
 # internal links resolve (run after make book).
 check-book: install
-	$(PY) -m cltbook.checkbook _build/html
+	$(PY) -m tools.checkbook _build/html
 
 clean-book:
 	rm -rf _build

@@ -4,11 +4,11 @@ Writes bench/results.json, which the book's benchmark page reads. Each measureme
 between two ways of doing the same work, measured in the same process with interleaved repeats,
 because these machines are noisy:
 
-- fine-tuning: `cltbook.train.finetune` against the plain PyTorch loop printed on the page (same
+- fine-tuning: `cltbook.pipeline.train.finetune` against the plain PyTorch loop printed on the page (same
   model, batches, optimizer, dtype and threads);
 - model FLOPs utilisation of that fine-tuning: 6·N·tokens plus attention, over the best fp32 GEMM
   rate measured over square sizes 512–4096 at the same thread count;
-- generation: `cltbook.evaluate.generate` batched against one prompt at a time (same function, KV
+- generation: `cltbook.pipeline.evaluate.generate` batched against one prompt at a time (same function, KV
   cache both ways), with the share of identical greedy outputs and non-pad tokens counted.
 """
 
@@ -27,11 +27,11 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cltbook import data as task_data  # noqa: E402
 from cltbook.config import run_config  # noqa: E402
-from cltbook.evaluate import generate  # noqa: E402
-from cltbook.models import load_base_model, parameter_counts  # noqa: E402
-from cltbook.train import collate, completion_loss, encode_example, finetune  # noqa: E402
+from cltbook.data import mixture as task_data  # noqa: E402
+from cltbook.pipeline.evaluate import generate  # noqa: E402
+from cltbook.pipeline.models import load_base_model, parameter_counts  # noqa: E402
+from cltbook.pipeline.train import collate, encode_example, finetune  # noqa: E402
 
 PLAIN_LOOP = '''
 def plain_loop(model, batches, lr, steps):
@@ -67,8 +67,11 @@ def best_gemm_flops(threads: int) -> dict:
             a @ b
             times.append(time.perf_counter() - started)
         rates[n] = 2 * n**3 / min(times)
-    return {"threads": threads, "gflops_by_size": {k: v / 1e9 for k, v in rates.items()},
-            "best_gflops": max(rates.values()) / 1e9}
+    return {
+        "threads": threads,
+        "gflops_by_size": {k: v / 1e9 for k, v in rates.items()},
+        "best_gflops": max(rates.values()) / 1e9,
+    }
 
 
 def main() -> None:
@@ -79,11 +82,20 @@ def main() -> None:
     args = parser.parse_args()
     threads = torch.get_num_threads()
     steps, repeats = (5, 1) if args.quick else (60, 5)
-    config = run_config({"base_model": {"size": args.size, "pretrain_steps": 10 if args.quick else 700},
-                         "world": {"corpus_documents": 2000} if args.quick else {},
-                         "mixture": {"anchor_examples": 500}, "evaluation": {"items_per_language": 25},
-                         "training": {"max_steps": steps, "eval_every": 10**6, "select_checkpoint": "last",
-                                      "validation_per_language": 1}})
+    config = run_config(
+        {
+            "base_model": {"size": args.size, "pretrain_steps": 10 if args.quick else 700},
+            "world": {"corpus_documents": 2000} if args.quick else {},
+            "mixture": {"anchor_examples": 500},
+            "evaluation": {"items_per_language": 25},
+            "training": {
+                "max_steps": steps,
+                "eval_every": 10**6,
+                "select_checkpoint": "last",
+                "validation_per_language": 1,
+            },
+        }
+    )
     model, tokenizer, _ = load_base_model(config, args.cache_dir)
     initial = {k: v.clone() for k, v in model.state_dict().items()}
     mixture = task_data.build_mixture(config)
@@ -96,7 +108,7 @@ def main() -> None:
     for _ in range(steps):
         if len(order) < config.training.batch_size:
             order.extend(torch.randperm(len(encoded), generator=generator).tolist())
-        picked, order = order[: config.training.batch_size], order[config.training.batch_size:]
+        picked, order = order[: config.training.batch_size], order[config.training.batch_size :]
         batches.append(collate([encoded[i] for i in picked], tokenizer.pad_token_id))
     tokens = sum(int(b["attention_mask"].sum()) for b in batches)
 
@@ -135,13 +147,24 @@ def main() -> None:
     results = {
         "machine": {"platform": platform.platform(), "threads": threads, "torch": torch.__version__},
         "model": {"size": args.size, **counts},
-        "finetune": {"steps": steps, "repeats": repeats, "tokens_per_run": tokens,
-                     "seconds": timings, "plain_over_cltbook": ratio,
-                     "median_ratio": statistics.median(ratio), "min_ratio": min(ratio), "max_ratio": max(ratio)},
+        "finetune": {
+            "steps": steps,
+            "repeats": repeats,
+            "tokens_per_run": tokens,
+            "seconds": timings,
+            "plain_over_cltbook": ratio,
+            "median_ratio": statistics.median(ratio),
+            "min_ratio": min(ratio),
+            "max_ratio": max(ratio),
+        },
         "mfu": {"flops_per_run": flops, "gemm": gemm, "mfu": mfu},
-        "generation": {"prompts": len(prompts), "seconds": gen,
-                       "speedup": statistics.median(gen["single"]) / statistics.median(gen["batched"]),
-                       "identical_share": identical, "new_tokens": new_tokens},
+        "generation": {
+            "prompts": len(prompts),
+            "seconds": gen,
+            "speedup": statistics.median(gen["single"]) / statistics.median(gen["batched"]),
+            "identical_share": identical,
+            "new_tokens": new_tokens,
+        },
         "plain_loop_source": PLAIN_LOOP.strip(),
         "command": "python bench/bench.py" + (" --quick" if args.quick else ""),
     }

@@ -26,14 +26,21 @@ ROOT = Path(__file__).resolve().parents[1]
 def timed(command: list[str], cwd: Path, log: Path) -> float:
     started = time.perf_counter()
     with log.open("a") as out:
-        subprocess.run(command, cwd=cwd, check=True, stdout=out, stderr=subprocess.STDOUT,
-                       env={**os.environ, "HF_HUB_OFFLINE": "1"})
+        subprocess.run(
+            command,
+            cwd=cwd,
+            check=True,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        )
     return time.perf_counter() - started
 
 
 def main() -> None:
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                            check=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
     with tempfile.TemporaryDirectory() as scratch:
         clone = Path(scratch) / "cltbook"
         subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
@@ -44,25 +51,48 @@ def main() -> None:
         render = timed(["make", "render"], clone, log)
         warm = timed(["make", "book"], clone, log)
         pretraining = [json.loads(p.read_text()) for p in (clone / ".cache" / "base_models").glob("*/pretraining.json")]
-        study = subprocess.run([str(clone / ".venv" / "bin" / "python"), "-c",
-                                "import yaml; print(yaml.safe_load(open('studies/default.yaml'))['name'])"],
-                               cwd=clone, capture_output=True, text=True, check=True).stdout.strip()
+        study = subprocess.run(
+            [
+                str(clone / ".venv" / "bin" / "python"),
+                "-c",
+                "import yaml; print(yaml.safe_load(open('studies/default.yaml'))['name'])",
+            ],
+            cwd=clone,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         runs = pd.read_parquet(clone / "results" / study / "runs.parquet")
-    pretrain = ", ".join(f"{p['base_model']['size']} {sum(p['seconds'].values()):.0f} s with {p['threads']} "
-                         f"thread{'s' if p['threads'] > 1 else ''}"
-                         for p in sorted(pretraining, key=lambda p: sum(p["seconds"].values())))
+    pretrain = ", ".join(
+        f"{p['base_model']['size']} {sum(p['seconds'].values()):.0f} s with {p['threads']} "
+        f"thread{'s' if p['threads'] > 1 else ''}"
+        for p in sorted(pretraining, key=lambda p: sum(p["seconds"].values()))
+    )
     cold = study_seconds + collect + render
     steps = [
         {"step": "install", "command": "make install", "seconds": round(install)},
-        {"step": f"pretraining the base models side by side ({pretrain}) and the default study's "
-                 f"{len(runs)} runs, overlapping", "command": "make study", "seconds": round(study_seconds)},
-        {"step": "collect the study's tables", "command": "cltbook collect studies/default.yaml", "seconds": round(collect)},
+        {
+            "step": f"pretraining the base models side by side ({pretrain}) and the default study's "
+            f"{len(runs)} runs, overlapping",
+            "command": "make study",
+            "seconds": round(study_seconds),
+        },
+        {
+            "step": "collect the study's tables",
+            "command": "cltbook collect studies/default.yaml",
+            "seconds": round(collect),
+        },
         {"step": "render the book", "command": "make render", "seconds": round(render)},
         {"step": "make book after install, cold", "command": "the three rows above", "seconds": round(cold)},
         {"step": "make book again, warm", "command": "make book", "seconds": round(warm)},
     ]
-    result = {"command": "python bench/make_book.py", "commit": commit[:10], "cores": os.cpu_count(),
-              "runs": len(runs), "steps": steps}
+    result = {
+        "command": "python bench/make_book.py",
+        "commit": commit[:10],
+        "cores": os.cpu_count(),
+        "runs": len(runs),
+        "steps": steps,
+    }
     (ROOT / "bench" / "book.json").write_text(json.dumps(result, indent=1))
     print(json.dumps(result, indent=1))
 

@@ -4,8 +4,8 @@
 have a record), collects it to results/world-ablation/, then writes to book/data/:
 
 - world_ablation.csv: one row per run and language: the setting and what it changes, n, the
-  replicate, each metric of `cltbook.ablation.METRICS` and the commit that produced the run;
-- world_ablation_estimates.csv: `cltbook.ablation.estimates` (anchor, seen and unseen averages
+  replicate, each metric of `cltbook.report.ablation.METRICS` and the commit that produced the run;
+- world_ablation_estimates.csv: `cltbook.report.ablation.estimates` (anchor, seen and unseen averages
   with 95% intervals over items and replicates, and each setting minus the default);
 - world_ablation.json: the command, the commit it was run at and the date.
 """
@@ -23,11 +23,10 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cltbook import ablation  # noqa: E402
-from cltbook.config import load_study  # noqa: E402
-from cltbook.models import base_model_key  # noqa: E402
-from cltbook.store import git_state, read_record, study_dir  # noqa: E402
-from cltbook.study import collect_study, missing_base_models, run_study  # noqa: E402
+from cltbook.config import base_model_key, load_study  # noqa: E402
+from cltbook.pipeline.store import git_state, read_record, study_dir  # noqa: E402
+from cltbook.report import ablation  # noqa: E402
+from cltbook.sweep.study import collect_study, missing_base_models, run_study  # noqa: E402
 
 STUDY = ROOT / "studies" / "world-ablation.yaml"
 DATA = ROOT / "book" / "data"
@@ -47,21 +46,28 @@ def main() -> None:
     configs = study.expand()
     models = {base_model_key(c.world, c.base_model) for c in configs}
     missing = missing_base_models(configs, args.cache_dir)
-    print(f"{study.name}: {len(configs)} runs in {runs['setting'].nunique()} settings, "
-          f"{len(models)} base models ({len(missing)} not yet pretrained)")
-    outcome = run_study(STUDY, runs_root=args.runs_dir, cache_dir=args.cache_dir, root=ROOT,
-                        workers=args.workers, dry_run=args.dry_run)
+    print(
+        f"{study.name}: {len(configs)} runs in {runs['setting'].nunique()} settings, "
+        f"{len(models)} base models ({len(missing)} not yet pretrained)"
+    )
+    outcome = run_study(
+        STUDY, runs_root=args.runs_dir, cache_dir=args.cache_dir, root=ROOT, workers=args.workers, dry_run=args.dry_run
+    )
     if args.dry_run:
         return
     if outcome["failed"]:
-        raise SystemExit(f"{len(outcome['failed'])} runs failed: {', '.join(outcome['failed'])}; "
-                         f"see `cltbook status {STUDY.relative_to(ROOT)} -v --runs-dir {args.runs_dir}`")
+        raise SystemExit(
+            f"{len(outcome['failed'])} runs failed: {', '.join(outcome['failed'])}; "
+            f"see `cltbook status {STUDY.relative_to(ROOT)} -v --runs-dir {args.runs_dir}`"
+        )
 
     # 2. Collect, score per run and language, estimate.
     results = collect_study(STUDY, runs_root=args.runs_dir, out=ROOT / "results" / study.name)
     scores = ablation.run_scores(pd.read_parquet(results / "metrics.parquet"), runs)
-    commits = {run_id: read_record(study_dir(args.runs_dir, study.name) / run_id)["provenance"]["git"]["commit"][:10]
-               for run_id in runs["run_id"]}
+    commits = {
+        run_id: read_record(study_dir(args.runs_dir, study.name) / run_id)["provenance"]["git"]["commit"][:10]
+        for run_id in runs["run_id"]
+    }
     scores["commit"] = scores["run_id"].map(commits)
     estimates = ablation.estimates(pd.read_parquet(results / "predictions.parquet"), scores)
 
@@ -70,10 +76,15 @@ def main() -> None:
     scores.to_csv(DATA / "world_ablation.csv", index=False, float_format="%.4f")
     estimates.to_csv(DATA / "world_ablation_estimates.csv", index=False, float_format="%.4f")
     git = git_state(ROOT)
-    provenance = {"command": " ".join(["python", "bench/world_ablation.py", *sys.argv[1:]]),
-                  "commit": git["commit"], "dirty": git["dirty"],
-                  "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                  "study": str(STUDY.relative_to(ROOT)), "runs": len(configs), "base_models": len(models)}
+    provenance = {
+        "command": " ".join(["python", "bench/world_ablation.py", *sys.argv[1:]]),
+        "commit": git["commit"],
+        "dirty": git["dirty"],
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "study": str(STUDY.relative_to(ROOT)),
+        "runs": len(configs),
+        "base_models": len(models),
+    }
     (DATA / "world_ablation.json").write_text(json.dumps(provenance, indent=1) + "\n")
     for name in ("world_ablation.csv", "world_ablation_estimates.csv", "world_ablation.json"):
         print(f"wrote {DATA / name}")

@@ -1,4 +1,5 @@
-"""`cltbook run | status | verify | collect | show | book` — the command line over `cltbook.study`."""
+"""`cltbook run | status | verify | collect | show | book`: the command line over `cltbook.sweep` and
+`cltbook.report.book`."""
 
 from __future__ import annotations
 
@@ -7,17 +8,23 @@ import sys
 from pathlib import Path
 
 from cltbook.config import ConfigError, dump_yaml, load_study
+from cltbook.report.book import build
+from cltbook.sweep.executors import RayExecutor
+from cltbook.sweep.runner import NOTEBOOK
+from cltbook.sweep.study import collect_study, run_statuses, run_study
+from cltbook.sweep.verify import verify_study
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from cltbook.study import run_study
-
     executor = None
     if args.executor == "ray":
-        from cltbook.executors import RayExecutor
-
-        executor = RayExecutor(args.ray_address, threads=args.threads or 1, gpus=args.gpus_per_run,
-                               timeout=args.timeout, auth_mode=args.ray_auth_mode)
+        executor = RayExecutor(
+            args.ray_address,
+            threads=args.threads or 1,
+            gpus=args.gpus_per_run,
+            timeout=args.timeout,
+            auth_mode=args.ray_auth_mode,
+        )
     outcome = run_study(
         args.study,
         runs_root=args.runs_dir,
@@ -35,8 +42,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    from cltbook.study import run_statuses
-
     study = load_study(args.study)
     statuses = run_statuses(study, Path(args.runs_dir))
     for status in statuses:
@@ -50,16 +55,12 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 
 def _cmd_collect(args: argparse.Namespace) -> int:
-    from cltbook.study import collect_study
-
     out = collect_study(args.study, runs_root=args.runs_dir, out=args.out)
     print(f"wrote {out}")
     return 0
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    from cltbook.study import NOTEBOOK
-
     study = load_study(args.study)
     matches = [c for c in study.expand() if c.run_id.startswith(args.run)]
     if len(matches) != 1:
@@ -77,8 +78,6 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from cltbook.verify import verify_study
-
     problems = verify_study(args.study, runs_root=args.runs_dir)
     for problem in problems:
         print(problem, file=sys.stderr)
@@ -86,21 +85,23 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_book(args: argparse.Namespace) -> int:
-    from cltbook.book import build
-
     return build(study=args.study, strict=not args.no_strict)
 
 
 def _number(kind: type, low: float, inclusive: bool = True):
     """An argparse type: ``kind`` at least (or above) ``low``, refused naming the value."""
+
     def parse(text: str):
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}")
+            raise argparse.ArgumentTypeError(
+                f"expected {'an integer' if kind is int else 'a number'}, got {text!r}"
+            ) from None
         if value < low or (value == low and not inclusive):
             raise argparse.ArgumentTypeError(f"must be {'>=' if inclusive else '>'} {low:g}, got {text}")
         return value
+
     return parse
 
 
@@ -116,15 +117,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = study_command("run", "execute every run of a study that has no record")
     p.add_argument("--cache-dir", default=".cache", help="base models and other caches (default: .cache)")
-    p.add_argument("--threads", type=_number(int, 0), default=0, help="torch threads per run (0: the cores divided among the local workers)")
+    p.add_argument(
+        "--threads",
+        type=_number(int, 0),
+        default=0,
+        help="torch threads per run (0: the cores divided among the local workers)",
+    )
     p.add_argument("--dry-run", action="store_true", help="list what would run or be skipped")
     p.add_argument("--retry-failed", action="store_true", help="also re-run runs recorded as failed")
     p.add_argument("--workers", type=_number(int, 1), default=1, help="local runs at a time (default 1)")
-    p.add_argument("--timeout", type=_number(float, 0, inclusive=False), default=None, help="stop a run after this many seconds (failed)")
+    p.add_argument(
+        "--timeout",
+        type=_number(float, 0, inclusive=False),
+        default=None,
+        help="stop a run after this many seconds (failed)",
+    )
     p.add_argument("--executor", choices=("local", "ray"), default="local", help="where runs execute")
     p.add_argument("--ray-address", default="auto", help="Ray cluster address (executor ray)")
-    p.add_argument("--ray-auth-mode", choices=("token", "disabled"), default="token",
-                   help="RAY_AUTH_MODE for the driver; the cluster must use the same (default token)")
+    p.add_argument(
+        "--ray-auth-mode",
+        choices=("token", "disabled"),
+        default="token",
+        help="RAY_AUTH_MODE for the driver; the cluster must use the same (default token)",
+    )
     p.add_argument("--gpus-per-run", type=float, default=0, help="GPUs each Ray task asks for")
     p.set_defaults(func=_cmd_run)
 

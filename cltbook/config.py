@@ -45,9 +45,15 @@ BACKENDS = ("torch", "unsloth")
 DATA_SOURCES = ("world", "real")
 REAL_LOADERS = ("mgsm", "mcot_math", "xlsum", "sharegpt", "aya", "aya_dolly", "ifeval")
 # The task each real loader's data belongs to; ifeval files hold prompts only (evaluation).
-LOADER_TASKS = {"mgsm": "math_reasoning", "mcot_math": "math_reasoning", "xlsum": "summarization",
-                "sharegpt": "instruction_following", "aya": "instruction_following",
-                "aya_dolly": "instruction_following", "ifeval": "instruction_following"}
+LOADER_TASKS = {
+    "mgsm": "math_reasoning",
+    "mcot_math": "math_reasoning",
+    "xlsum": "summarization",
+    "sharegpt": "instruction_following",
+    "aya": "instruction_following",
+    "aya_dolly": "instruction_following",
+    "ifeval": "instruction_following",
+}
 BAD_RECORD_POLICIES = ("error", "skip_and_report")
 
 
@@ -74,7 +80,7 @@ class ModelSize:
 
 
 # Base model shapes. tiny, small and medium span an order of magnitude of non-embedding
-# parameters (0.36M, 0.85M, 3.6M; cltbook.models.parameter_counts); micro (0.1M, two layers) is
+# parameters (0.36M, 0.85M, 3.6M; cltbook.pipeline.models.parameter_counts); micro (0.1M, two layers) is
 # for tests and smoke runs only: too shallow to learn 2-3-step arithmetic. large (14M) is 4x
 # medium again, for a GPU (scripts/gpu_world.sh). Kept here so validating a study needs no torch.
 MODEL_SIZES: dict[str, ModelSize] = {
@@ -84,7 +90,6 @@ MODEL_SIZES: dict[str, ModelSize] = {
     "medium": ModelSize(hidden_size=224, num_layers=6, num_heads=7, intermediate_size=608),
     "large": ModelSize(hidden_size=384, num_layers=8, num_heads=6, intermediate_size=1024),
 }
-
 
 
 # The world's quantities are whole numbers from 2 (no singular nouns) to 99 (two digits).
@@ -103,8 +108,11 @@ MAX_EVAL_ITEMS = 1000
 MARKER_STYLES = ("shared", "native")
 # The world's document shares: cross-lingual anchors, and the task documents of each task.
 ANCHOR_SHARES = ("parallel_share", "code_switch_share", "glossary_share")
-TASK_SHARES = {"math_reasoning": "math_task_share", "summarization": "summarization_task_share",
-               "instruction_following": "instruction_task_share"}
+TASK_SHARES = {
+    "math_reasoning": "math_task_share",
+    "summarization": "summarization_task_share",
+    "instruction_following": "instruction_task_share",
+}
 
 
 @dataclass(frozen=True)
@@ -242,7 +250,7 @@ class JudgeSettings:
 
 @dataclass(frozen=True)
 class SourceConfig:
-    """One real dataset: which loader of cltbook.datasets reads it, and from where."""
+    """One real dataset: which loader of cltbook.data.datasets reads it, and from where."""
 
     loader: str
     # A hub id, a local file, or a local folder (MGSM: mgsm_<lang>.tsv files).
@@ -255,7 +263,7 @@ class SourceConfig:
     files: dict[str, str] | None = None
     # Inputs longer than this many characters are cut (news articles for summarization).
     max_input_chars: int | None = None
-    # Instruction-following evaluation by the switch-aware LLM judge (cltbook.judge); required
+    # Instruction-following evaluation by the switch-aware LLM judge (cltbook.scoring.judge); required
     # for every instruction-following evaluation source except ifeval (verifiable checks).
     judge: JudgeSettings | None = None
 
@@ -417,10 +425,7 @@ def _coerce(value: Any, tp: Any, path: str) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(path, f"expected a mapping, got {type(value).__name__} {value!r}")
         key_type, value_type = typing.get_args(tp)
-        return {
-            _coerce(k, key_type, f"{path}"): _coerce(v, value_type, f"{path}.{k}")
-            for k, v in value.items()
-        }
+        return {_coerce(k, key_type, f"{path}"): _coerce(v, value_type, f"{path}.{k}") for k, v in value.items()}
     if tp is bool:
         if not isinstance(value, bool):
             raise ConfigError(path, f"expected true or false, got {type(value).__name__} {value!r}")
@@ -453,10 +458,7 @@ def from_dict(cls: type, data: dict[str, Any], path: str = "") -> Any:
     for key in data:
         if key not in known:
             raise _unknown_key(path, str(key), known)
-    kwargs = {
-        key: _coerce(value, hints[key], f"{path}.{key}" if path else key)
-        for key, value in data.items()
-    }
+    kwargs = {key: _coerce(value, hints[key], f"{path}.{key}" if path else key) for key, value in data.items()}
     return cls(**kwargs)
 
 
@@ -471,32 +473,46 @@ def _require(condition: bool, path: str, message: str) -> None:
 
 
 def _bounds(value: tuple[int, ...], low: int, high: int, path: str) -> None:
-    _require(len(value) == 2 and low <= value[0] <= value[1] <= high, path,
-             f"must be [min, max] with {low} <= min <= max <= {high}, got {list(value)}")
+    _require(
+        len(value) == 2 and low <= value[0] <= value[1] <= high,
+        path,
+        f"must be [min, max] with {low} <= min <= max <= {high}, got {list(value)}",
+    )
 
 
 def _validate_world_design(world: WorldConfig) -> None:
     """The tasks' numbers and the corpus's task documents (see WorldConfig)."""
     highest_start = MAX_STORY_START - STORY_START_SPAN
-    _require(MIN_QUANTITY <= world.max_start <= highest_start, "world.max_start",
-             f"must be in [{MIN_QUANTITY}, {highest_start}], got {world.max_start}")
-    _require(MIN_QUANTITY <= world.max_amount <= 30, "world.max_amount",
-             f"must be in [{MIN_QUANTITY}, 30], got {world.max_amount}")
+    _require(
+        MIN_QUANTITY <= world.max_start <= highest_start,
+        "world.max_start",
+        f"must be in [{MIN_QUANTITY}, {highest_start}], got {world.max_start}",
+    )
+    _require(
+        MIN_QUANTITY <= world.max_amount <= 30,
+        "world.max_amount",
+        f"must be in [{MIN_QUANTITY}, 30], got {world.max_amount}",
+    )
     _bounds(world.math_steps, 1, 4, "world.math_steps")
     _bounds(world.story_distractors, 0, 8, "world.story_distractors")
     _choice(world.markers, MARKER_STYLES, "world.markers")
     shares = {name: getattr(world, name) for name in (*ANCHOR_SHARES, *TASK_SHARES.values())}
     for name, value in shares.items():
         _require(0 <= value <= 1, f"world.{name}", f"must be in [0, 1], got {value}")
-    _require(sum(shares.values()) <= 1, "world.instruction_task_share",
-             f"task documents and cross-lingual anchors take {sum(shares.values()):g} of the corpus, more than 1")
+    _require(
+        sum(shares.values()) <= 1,
+        "world.instruction_task_share",
+        f"task documents and cross-lingual anchors take {sum(shares.values()):g} of the corpus, more than 1",
+    )
 
 
 def _validate_data(config: RunConfig) -> None:
     data = config.data
     _choice(data.source, DATA_SOURCES, "data.source")
     _choice(data.on_bad_record, BAD_RECORD_POLICIES, "data.on_bad_record")
-    _require(0 <= data.max_bad_fraction <= 1, "data.max_bad_fraction", f"must be in [0, 1], got {data.max_bad_fraction}")
+    _require(
+        0 <= data.max_bad_fraction <= 1, "data.max_bad_fraction", f"must be in [0, 1], got {data.max_bad_fraction}"
+    )
     _require(data.few_shot >= 0, "data.few_shot", f"must be >= 0, got {data.few_shot}")
     if data.source == "world":
         _require(data.exemplars is None, "data.exemplars", "is only for data.source: real (the world draws its own)")
@@ -521,30 +537,54 @@ def _validate_data(config: RunConfig) -> None:
 
 def _validate_source(source: SourceConfig, part: str, task: str) -> None:
     where = f"data.{part}.{task}"
-    _require(LOADER_TASKS[source.loader] == task, f"{where}.loader",
-             f"{source.loader!r} holds {LOADER_TASKS[source.loader]} data, not {task}")
-    _require(not (part == "train" and source.loader == "ifeval"), f"{where}.loader",
-             "'ifeval' files hold evaluation prompts without responses; train on sharegpt or aya")
-    _require(source.files is None or source.loader == "ifeval", f"{where}.files",
-             f"is only for the ifeval loader, not {source.loader!r}")
+    _require(
+        LOADER_TASKS[source.loader] == task,
+        f"{where}.loader",
+        f"{source.loader!r} holds {LOADER_TASKS[source.loader]} data, not {task}",
+    )
+    _require(
+        not (part == "train" and source.loader == "ifeval"),
+        f"{where}.loader",
+        "'ifeval' files hold evaluation prompts without responses; train on sharegpt or aya",
+    )
+    _require(
+        source.files is None or source.loader == "ifeval",
+        f"{where}.files",
+        f"is only for the ifeval loader, not {source.loader!r}",
+    )
     for code in source.files or {}:
         _check_language(code, f"{where}.files.{code}", world=False)
-    _require(source.max_input_chars is None or source.max_input_chars > 0, f"{where}.max_input_chars",
-             f"must be > 0, got {source.max_input_chars}")
+    _require(
+        source.max_input_chars is None or source.max_input_chars > 0,
+        f"{where}.max_input_chars",
+        f"must be > 0, got {source.max_input_chars}",
+    )
     judged = part == "evaluation" and task == "instruction_following" and source.loader != "ifeval"
     if not judged:
-        _require(source.judge is None, f"{where}.judge",
-                 "only instruction-following evaluation without verifiable checks is judged")
+        _require(
+            source.judge is None,
+            f"{where}.judge",
+            "only instruction-following evaluation without verifiable checks is judged",
+        )
         return
-    _require(source.judge is not None, f"{where}.judge",
-             f"{source.loader!r} prompts have no verifiable checks: name the judge (model, base_url, api_key_env)")
+    _require(
+        source.judge is not None,
+        f"{where}.judge",
+        f"{source.loader!r} prompts have no verifiable checks: name the judge (model, base_url, api_key_env)",
+    )
     judge = source.judge
     _require(bool(judge.model.strip()), f"{where}.judge.model", "must name the judge model")
-    _require(judge.base_url is None or judge.base_url.startswith(("http://", "https://")),
-             f"{where}.judge.base_url", f"must be an http(s) URL or null (a local model), got {judge.base_url!r}")
+    _require(
+        judge.base_url is None or judge.base_url.startswith(("http://", "https://")),
+        f"{where}.judge.base_url",
+        f"must be an http(s) URL or null (a local model), got {judge.base_url!r}",
+    )
     # The message never repeats the value: a key pasted here by mistake must not reach a log.
-    _require(judge.api_key_env.isidentifier(), f"{where}.judge.api_key_env",
-             "must be the NAME of the environment variable that holds the key, not the key")
+    _require(
+        judge.api_key_env.isidentifier(),
+        f"{where}.judge.api_key_env",
+        "must be the NAME of the environment variable that holds the key, not the key",
+    )
 
 
 def _choice(value: str, known: tuple[str, ...], path: str) -> None:
@@ -582,8 +622,11 @@ def validate(config: RunConfig) -> RunConfig:
             name,
             f"contains the anchor language {config.anchor_language!r}",
         )
-    _require(len(config.seen_languages) > 0, "seen_languages",
-             "is empty, got []: name at least one language (n_per_language counts examples per seen language)")
+    _require(
+        len(config.seen_languages) > 0,
+        "seen_languages",
+        "is empty, got []: name at least one language (n_per_language counts examples per seen language)",
+    )
     both = sorted(set(config.seen_languages) & set(config.unseen_languages))
     _require(not both, "unseen_languages", f"{both} also listed in seen_languages")
 
@@ -609,7 +652,11 @@ def validate(config: RunConfig) -> RunConfig:
     )
     for name in ("pretrain_steps", "pretrain_batch_size", "pretrain_seq_len"):
         _require(getattr(model, name) > 0, f"base_model.{name}", f"must be > 0, got {getattr(model, name)}")
-    _require(model.pretrain_learning_rate > 0, "base_model.pretrain_learning_rate", f"must be > 0, got {model.pretrain_learning_rate}")
+    _require(
+        model.pretrain_learning_rate > 0,
+        "base_model.pretrain_learning_rate",
+        f"must be > 0, got {model.pretrain_learning_rate}",
+    )
     _require(bool(model.source.strip()), "base_model.source", "must be 'world' or a model folder or hub id")
     _choice(model.prompt_format, PROMPT_FORMATS, "base_model.prompt_format")
     _choice(model.dtype, DTYPES, "base_model.dtype")
@@ -633,11 +680,13 @@ def validate(config: RunConfig) -> RunConfig:
             f"{multilingual} exceeds total_examples {mixture.total_examples}",
         )
     if mixture.design != "none" and world_data:
-
         for language, count in config.language_counts().items():
             path = config.count_field(language)
-            _require(count <= TRAIN_POOL_SIZE, path,
-                     f"asks for {count} {language} examples per task but the world's training pool holds {TRAIN_POOL_SIZE}")
+            _require(
+                count <= TRAIN_POOL_SIZE,
+                path,
+                f"asks for {count} {language} examples per task but the world's training pool holds {TRAIN_POOL_SIZE}",
+            )
     if mixture.design != "none":
         _require(
             sum(config.language_counts().values()) > 0,
@@ -652,8 +701,11 @@ def validate(config: RunConfig) -> RunConfig:
     _require(training.learning_rate > 0, "training.learning_rate", f"must be > 0, got {training.learning_rate}")
     _choice(training.select_checkpoint, CHECKPOINT_SELECTION, "training.select_checkpoint")
     if training.stop_at_train_loss is not None:
-        _require(math.isfinite(training.stop_at_train_loss) and training.stop_at_train_loss > 0,
-                 "training.stop_at_train_loss", f"must be a finite number > 0 or null, got {training.stop_at_train_loss}")
+        _require(
+            math.isfinite(training.stop_at_train_loss) and training.stop_at_train_loss > 0,
+            "training.stop_at_train_loss",
+            f"must be a finite number > 0 or null, got {training.stop_at_train_loss}",
+        )
     _choice(training.method, TRAINING_METHODS, "training.method")
     _choice(training.backend, BACKENDS, "training.backend")
     _require(training.lora_rank > 0, "training.lora_rank", f"must be > 0, got {training.lora_rank}")
@@ -704,6 +756,27 @@ def semantic_dict(config: RunConfig) -> dict[str, Any]:
 def content_hash(data: Any, length: int = 12) -> str:
     text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
+
+
+# Bump when tokenizer training, the architecture mapping or the pretraining loop changes.
+MODEL_CACHE_VERSION = 2
+
+# The fields that decide what pretraining produces; how a run later loads or prompts the model
+# (dtype, prompt format) does not change the weights, so it stays out of the cache key.
+PRETRAINING_FIELDS = (
+    "size",
+    "pretrain_steps",
+    "pretrain_batch_size",
+    "pretrain_seq_len",
+    "pretrain_learning_rate",
+    "seed",
+)
+
+
+def base_model_key(world: WorldConfig, base_model: BaseModelConfig) -> str:
+    """The cache key of a world base model: what decides its weights (world and pretraining)."""
+    pretraining = {name: getattr(base_model, name) for name in PRETRAINING_FIELDS}
+    return content_hash({"world": to_plain(world), "base_model": pretraining, "version": MODEL_CACHE_VERSION})
 
 
 def run_id(config: RunConfig) -> str:
@@ -783,8 +856,9 @@ def _merged(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _expand_grid(study_name: str, base: dict[str, Any], grid: dict[str, list[Any]], where: str,
-                 runs: dict[str, RunConfig]) -> None:
+def _expand_grid(
+    study_name: str, base: dict[str, Any], grid: dict[str, list[Any]], where: str, runs: dict[str, RunConfig]
+) -> None:
     """The cartesian product of ``grid``. A key naming several paths ("seed,data_seed") varies
     them together: its values are lists with one entry per path."""
     for key, values in grid.items():
@@ -796,8 +870,10 @@ def _expand_grid(study_name: str, base: dict[str, Any], grid: dict[str, list[Any
         if len(paths) > 1:
             for i, value in enumerate(values):
                 if not isinstance(value, list) or len(value) != len(paths):
-                    raise ConfigError(f"{where}grid.{key}[{i}]",
-                                      f"expected a list of {len(paths)} values (one per path), got {value!r}")
+                    raise ConfigError(
+                        f"{where}grid.{key}[{i}]",
+                        f"expected a list of {len(paths)} values (one per path), got {value!r}",
+                    )
     keys = list(grid)
     for combination in itertools.product(*(grid[k] for k in keys)):
         data = copy.deepcopy(base)
@@ -841,17 +917,23 @@ def _check_yaml_nodes(node: yaml.Node, path: str, lines: list[str]) -> None:
     """Refuse non-plain tags, and keys whose value YAML read as a comment (``key: #value``):
     the file's text says something the resolved config does not."""
     if node.tag not in _PLAIN_TAGS:
-        raise ConfigError(path, f"the YAML tag {node.tag.removeprefix('tag:yaml.org,2002:')!r} is not allowed; "
-                                "a study holds plain data only")
+        raise ConfigError(
+            path,
+            f"the YAML tag {node.tag.removeprefix('tag:yaml.org,2002:')!r} is not allowed; "
+            "a study holds plain data only",
+        )
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             child = f"{path}.{key.value}" if path else str(key.value)
             if isinstance(value, yaml.ScalarNode) and value.tag.endswith(":null") and value.value == "":
                 mark = value.start_mark
-                rest = lines[mark.line][mark.column:].strip() if mark.line < len(lines) else ""
+                rest = lines[mark.line][mark.column :].strip() if mark.line < len(lines) else ""
                 if rest.startswith("#"):
-                    raise ConfigError(child, f"has no value: YAML reads {rest!r} as a comment "
-                                             "(quote a value that holds ' #', or write null)")
+                    raise ConfigError(
+                        child,
+                        f"has no value: YAML reads {rest!r} as a comment "
+                        "(quote a value that holds ' #', or write null)",
+                    )
             _check_yaml_nodes(value, child, lines)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
@@ -863,8 +945,9 @@ def read_plain_yaml(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
-        raise ConfigError("", f"{path} is not valid UTF-8 (byte {err.object[err.start]:#04x} at offset "
-                              f"{err.start}); re-encode it") from None
+        raise ConfigError(
+            "", f"{path} is not valid UTF-8 (byte {err.object[err.start]:#04x} at offset {err.start}); re-encode it"
+        ) from None
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         if root is not None:

@@ -37,9 +37,7 @@ class NumberGrammar:
         if not self.thousands_separators:
             raise ValueError("a NumberGrammar needs at least one thousands separator")
         if self.decimal_separator in self.thousands_separators:
-            raise ValueError(
-                f"decimal separator {self.decimal_separator!r} is also a thousands separator"
-            )
+            raise ValueError(f"decimal separator {self.decimal_separator!r} is also a thousands separator")
         if self.native_digits is not None and len(self.native_digits) != 10:
             raise ValueError(f"native_digits must be 10 characters, got {self.native_digits!r}")
 
@@ -63,9 +61,7 @@ class Language:
         if self.script_group not in ("latin", "non_latin"):
             raise ValueError(f"{self.code}: script_group must be 'latin' or 'non_latin'")
         if (self.script == "Latin") != (self.script_group == "latin"):
-            raise ValueError(
-                f"{self.code}: script {self.script!r} contradicts {self.script_group!r}"
-            )
+            raise ValueError(f"{self.code}: script {self.script!r} contradicts {self.script_group!r}")
         if self.answer_template.count("{}") != 1:
             raise ValueError(f"{self.code}: answer_template needs exactly one '{{}}'")
         if not self.answer_template.split("{}")[0].strip():
@@ -80,148 +76,236 @@ class UnknownLanguageError(ValueError):
 # Reusable grammars. Spaces: "\u00a0" no-break space, "\u202f" narrow no-break space (CLDR's choice
 # for French); plain spaces are accepted because MGSM and most web text use them.
 _COMMA_GROUPS = NumberGrammar(thousands_separators=(",",), decimal_separator=".")
-_DOT_GROUPS = NumberGrammar(
-    thousands_separators=(".", " ", "\u202f", "\u00a0"), decimal_separator=","
-)
+_DOT_GROUPS = NumberGrammar(thousands_separators=(".", " ", "\u202f", "\u00a0"), decimal_separator=",")
 _FULLWIDTH_DIGITS = "０１２３４５６７８９"
 
 _REGISTRY = (
     # The paper's eight languages (world_supported=True).
     Language(
-        code="en", name="English", script="Latin", script_group="latin",
-        family="Indo-European/Germanic", world_supported=True, numbers=_COMMA_GROUPS,
-        question_prefix="Question:", answer_prefix="Step-by-Step Answer:",
+        code="en",
+        name="English",
+        script="Latin",
+        script_group="latin",
+        family="Indo-European/Germanic",
+        world_supported=True,
+        numbers=_COMMA_GROUPS,
+        question_prefix="Question:",
+        answer_prefix="Step-by-Step Answer:",
         answer_template="The answer is {}.",
     ),
     Language(
-        code="es", name="Spanish", script="Latin", script_group="latin",
-        family="Indo-European/Romance", world_supported=True, numbers=_DOT_GROUPS,
-        question_prefix="Pregunta:", answer_prefix="Respuesta paso a paso:",
+        code="es",
+        name="Spanish",
+        script="Latin",
+        script_group="latin",
+        family="Indo-European/Romance",
+        world_supported=True,
+        numbers=_DOT_GROUPS,
+        question_prefix="Pregunta:",
+        answer_prefix="Respuesta paso a paso:",
         answer_template="La respuesta es {}.",
     ),
     Language(
-        code="fr", name="French", script="Latin", script_group="latin",
-        family="Indo-European/Romance", world_supported=True,
-        numbers=NumberGrammar(
-            thousands_separators=("\u202f", "\u00a0", " "), decimal_separator=","
-        ),
-        question_prefix="Question :", answer_prefix="Réponse étape par étape :",
+        code="fr",
+        name="French",
+        script="Latin",
+        script_group="latin",
+        family="Indo-European/Romance",
+        world_supported=True,
+        numbers=NumberGrammar(thousands_separators=("\u202f", "\u00a0", " "), decimal_separator=","),
+        question_prefix="Question :",
+        answer_prefix="Réponse étape par étape :",
         answer_template="La réponse est {}.",
     ),
     Language(
-        code="ja", name="Japanese", script="Japanese", script_group="non_latin",
-        family="Japonic", world_supported=True,
-        numbers=NumberGrammar(
-            thousands_separators=(",",), decimal_separator=".", native_digits=_FULLWIDTH_DIGITS
-        ),
-        question_prefix="問題：", answer_prefix="ステップごとの答え:",
+        code="ja",
+        name="Japanese",
+        script="Japanese",
+        script_group="non_latin",
+        family="Japonic",
+        world_supported=True,
+        numbers=NumberGrammar(thousands_separators=(",",), decimal_separator=".", native_digits=_FULLWIDTH_DIGITS),
+        question_prefix="問題：",
+        answer_prefix="ステップごとの答え:",
         answer_template="答えは{}です。",
     ),
     Language(
-        code="zh", name="Chinese", script="Han", script_group="non_latin",
-        family="Sino-Tibetan", world_supported=True,
-        numbers=NumberGrammar(
-            thousands_separators=(",",), decimal_separator=".", native_digits=_FULLWIDTH_DIGITS
-        ),
-        question_prefix="问题：", answer_prefix="逐步解答:",
+        code="zh",
+        name="Chinese",
+        script="Han",
+        script_group="non_latin",
+        family="Sino-Tibetan",
+        world_supported=True,
+        numbers=NumberGrammar(thousands_separators=(",",), decimal_separator=".", native_digits=_FULLWIDTH_DIGITS),
+        question_prefix="问题：",
+        answer_prefix="逐步解答:",
         answer_template="答案是{}。",
     ),
     Language(
-        code="ar", name="Arabic", script="Arabic", script_group="non_latin",
-        family="Afro-Asiatic/Semitic", world_supported=True,
+        code="ar",
+        name="Arabic",
+        script="Arabic",
+        script_group="non_latin",
+        family="Afro-Asiatic/Semitic",
+        world_supported=True,
         # Arabic thousands "٬" U+066C and decimal "٫" U+066B; "," also groups ASCII-digit numbers.
         numbers=NumberGrammar(
-            thousands_separators=("\u066c", ","), decimal_separator="\u066b",
+            thousands_separators=("\u066c", ","),
+            decimal_separator="\u066b",
             native_digits="٠١٢٣٤٥٦٧٨٩",
         ),
-        question_prefix="سؤال:", answer_prefix="الإجابة خطوة بخطوة:",
+        question_prefix="سؤال:",
+        answer_prefix="الإجابة خطوة بخطوة:",
         answer_template="الإجابة هي {}.",
     ),
     Language(
-        code="ko", name="Korean", script="Hangul", script_group="non_latin",
-        family="Koreanic", world_supported=True, numbers=_COMMA_GROUPS,
-        question_prefix="질문:", answer_prefix="단계별 답변:",
+        code="ko",
+        name="Korean",
+        script="Hangul",
+        script_group="non_latin",
+        family="Koreanic",
+        world_supported=True,
+        numbers=_COMMA_GROUPS,
+        question_prefix="질문:",
+        answer_prefix="단계별 답변:",
         answer_template="답은 {}입니다.",
     ),
     Language(
-        code="pt", name="Portuguese", script="Latin", script_group="latin",
-        family="Indo-European/Romance", world_supported=True, numbers=_DOT_GROUPS,
-        question_prefix="Pergunta:", answer_prefix="Resposta passo a passo:",
+        code="pt",
+        name="Portuguese",
+        script="Latin",
+        script_group="latin",
+        family="Indo-European/Romance",
+        world_supported=True,
+        numbers=_DOT_GROUPS,
+        question_prefix="Pergunta:",
+        answer_prefix="Resposta passo a passo:",
         answer_template="A resposta é {}.",
     ),
     # The other MGSM languages.
     Language(
-        code="de", name="German", script="Latin", script_group="latin",
-        family="Indo-European/Germanic", world_supported=False, numbers=_DOT_GROUPS,
-        question_prefix="Frage:", answer_prefix="Schritt-für-Schritt-Antwort:",
+        code="de",
+        name="German",
+        script="Latin",
+        script_group="latin",
+        family="Indo-European/Germanic",
+        world_supported=False,
+        numbers=_DOT_GROUPS,
+        question_prefix="Frage:",
+        answer_prefix="Schritt-für-Schritt-Antwort:",
         answer_template="Die Antwort lautet {}.",
     ),
     Language(
-        code="ru", name="Russian", script="Cyrillic", script_group="non_latin",
-        family="Indo-European/Balto-Slavic", world_supported=False,
-        numbers=NumberGrammar(
-            thousands_separators=("\u00a0", " ", "\u202f"), decimal_separator=","
-        ),
+        code="ru",
+        name="Russian",
+        script="Cyrillic",
+        script_group="non_latin",
+        family="Indo-European/Balto-Slavic",
+        world_supported=False,
+        numbers=NumberGrammar(thousands_separators=("\u00a0", " ", "\u202f"), decimal_separator=","),
         # lm-eval writes "Пошаговоерешение:" (a dropped space); the MGSM exemplars, and we, do not.
-        question_prefix="Задача:", answer_prefix="Пошаговое решение:",
+        question_prefix="Задача:",
+        answer_prefix="Пошаговое решение:",
         answer_template="Ответ — {}.",
     ),
     Language(
-        code="th", name="Thai", script="Thai", script_group="non_latin",
-        family="Kra-Dai", world_supported=False,
-        numbers=NumberGrammar(
-            thousands_separators=(",",), decimal_separator=".", native_digits="๐๑๒๓๔๕๖๗๘๙"
-        ),
-        question_prefix="โจทย์:", answer_prefix="คำตอบทีละขั้นตอน:",
+        code="th",
+        name="Thai",
+        script="Thai",
+        script_group="non_latin",
+        family="Kra-Dai",
+        world_supported=False,
+        numbers=NumberGrammar(thousands_separators=(",",), decimal_separator=".", native_digits="๐๑๒๓๔๕๖๗๘๙"),
+        question_prefix="โจทย์:",
+        answer_prefix="คำตอบทีละขั้นตอน:",
         answer_template="คำตอบคือ {}",
     ),
     Language(
-        code="sw", name="Swahili", script="Latin", script_group="latin",
-        family="Niger-Congo/Bantu", world_supported=False, numbers=_COMMA_GROUPS,
-        question_prefix="Swali:", answer_prefix="Jibu la Hatua kwa Hatua:",
+        code="sw",
+        name="Swahili",
+        script="Latin",
+        script_group="latin",
+        family="Niger-Congo/Bantu",
+        world_supported=False,
+        numbers=_COMMA_GROUPS,
+        question_prefix="Swali:",
+        answer_prefix="Jibu la Hatua kwa Hatua:",
         answer_template="Jibu ni {}.",
     ),
     Language(
-        code="bn", name="Bengali", script="Bengali", script_group="non_latin",
-        family="Indo-European/Indo-Aryan", world_supported=False,
+        code="bn",
+        name="Bengali",
+        script="Bengali",
+        script_group="non_latin",
+        family="Indo-European/Indo-Aryan",
+        world_supported=False,
         numbers=NumberGrammar(
-            thousands_separators=(",",), decimal_separator=".", native_digits="০১২৩৪৫৬৭৮৯",
+            thousands_separators=(",",),
+            decimal_separator=".",
+            native_digits="০১২৩৪৫৬৭৮৯",
             indian_grouping=True,
         ),
-        question_prefix="প্রশ্ন:", answer_prefix="ধাপে ধাপে উত্তর:",
+        question_prefix="প্রশ্ন:",
+        answer_prefix="ধাপে ধাপে উত্তর:",
         answer_template="উত্তর হল {}।",
     ),
     Language(
-        code="te", name="Telugu", script="Telugu", script_group="non_latin",
-        family="Dravidian", world_supported=False,
+        code="te",
+        name="Telugu",
+        script="Telugu",
+        script_group="non_latin",
+        family="Dravidian",
+        world_supported=False,
         numbers=NumberGrammar(
-            thousands_separators=(",",), decimal_separator=".", native_digits="౦౧౨౩౪౫౬౭౮౯",
+            thousands_separators=(",",),
+            decimal_separator=".",
+            native_digits="౦౧౨౩౪౫౬౭౮౯",
             indian_grouping=True,
         ),
-        question_prefix="ప్రశ్న:", answer_prefix="దశలవారీగా సమాధానం:",
+        question_prefix="ప్రశ్న:",
+        answer_prefix="దశలవారీగా సమాధానం:",
         answer_template="సమాధానం {}.",
     ),
     # Beyond MGSM: common targets for real-data mixtures.
     Language(
-        code="hi", name="Hindi", script="Devanagari", script_group="non_latin",
-        family="Indo-European/Indo-Aryan", world_supported=False,
+        code="hi",
+        name="Hindi",
+        script="Devanagari",
+        script_group="non_latin",
+        family="Indo-European/Indo-Aryan",
+        world_supported=False,
         numbers=NumberGrammar(
-            thousands_separators=(",",), decimal_separator=".", native_digits="०१२३४५६७८९",
+            thousands_separators=(",",),
+            decimal_separator=".",
+            native_digits="०१२३४५६७८९",
             indian_grouping=True,
         ),
-        question_prefix="प्रश्न:", answer_prefix="चरण-दर-चरण उत्तर:",
+        question_prefix="प्रश्न:",
+        answer_prefix="चरण-दर-चरण उत्तर:",
         answer_template="उत्तर {} है।",
     ),
     Language(
-        code="id", name="Indonesian", script="Latin", script_group="latin",
-        family="Austronesian/Malayo-Polynesian", world_supported=False, numbers=_DOT_GROUPS,
-        question_prefix="Pertanyaan:", answer_prefix="Jawaban langkah demi langkah:",
+        code="id",
+        name="Indonesian",
+        script="Latin",
+        script_group="latin",
+        family="Austronesian/Malayo-Polynesian",
+        world_supported=False,
+        numbers=_DOT_GROUPS,
+        question_prefix="Pertanyaan:",
+        answer_prefix="Jawaban langkah demi langkah:",
         answer_template="Jawabannya adalah {}.",
     ),
     Language(
-        code="tr", name="Turkish", script="Latin", script_group="latin",
-        family="Turkic", world_supported=False, numbers=_DOT_GROUPS,
-        question_prefix="Soru:", answer_prefix="Adım adım cevap:",
+        code="tr",
+        name="Turkish",
+        script="Latin",
+        script_group="latin",
+        family="Turkic",
+        world_supported=False,
+        numbers=_DOT_GROUPS,
+        question_prefix="Soru:",
+        answer_prefix="Adım adım cevap:",
         answer_template="Cevap {}.",
     ),
 )
@@ -276,10 +360,6 @@ def get_language(code: str) -> Language:
         return LANGUAGES[code]
     except KeyError:
         suggestion = _suggest(code)
-        hint = (
-            f" Did you mean {suggestion!r} ({LANGUAGES[suggestion].name})?" if suggestion else ""
-        )
+        hint = f" Did you mean {suggestion!r} ({LANGUAGES[suggestion].name})?" if suggestion else ""
         known = ", ".join(sorted(LANGUAGES))
-        raise UnknownLanguageError(
-            f"Unknown language code {code!r}.{hint} Known codes: {known}."
-        ) from None
+        raise UnknownLanguageError(f"Unknown language code {code!r}.{hint} Known codes: {known}.") from None

@@ -1,7 +1,11 @@
 """Shared fixtures. Hub access is switched off for every test: nothing here may download."""
 
+import json
 import os
 import shutil
+import threading
+from collections import deque
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
@@ -24,7 +28,7 @@ def reference() -> Path:
 @pytest.fixture(scope="session")
 def smoke_runs(tmp_path_factory):
     """The smoke study executed once for the whole session: (runs root, cache dir, outcome)."""
-    from cltbook.study import run_study
+    from cltbook.sweep.study import run_study
 
     base = tmp_path_factory.mktemp("smoke")
     runs, cache = base / "runs", base / "cache"
@@ -42,3 +46,67 @@ def project_copy(tmp_path) -> Path:
     for folder in ("book", "notebooks", "studies"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
     return tmp_path
+
+
+# ---------------------------------------------------------------------------------------------
+# A real OpenAI-like server on 127.0.0.1 (the judge's tests and the real-data runs that use a judge)
+
+SECRET = "sk-test-0123456789abcdef-never-write-me"
+KEY_ENV = "CLTBOOK_JUDGE_TEST_KEY"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Records each request, then plays the next scripted reply: ("ok", text), ("status", code)
+    or ("drop",) to close the connection without an answer."""
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.recorded.append({"path": self.path, "headers": dict(self.headers), "body": json.loads(body)})
+        action = self.server.script.popleft() if self.server.script else ("ok", "Rating: 3")
+        if action[0] == "drop":
+            self.close_connection = True
+            return
+        if action[0] == "status":
+            # Like OpenAI's 401, the error echoes (part of) the key it was given.
+            payload = {"error": {"message": f"Incorrect API key: {self.headers['Authorization']}"}}
+            self._send(action[1], payload)
+            return
+        self._send(
+            200,
+            {
+                "id": "chatcmpl-test",
+                "object": "chat.completion",
+                "created": 0,
+                "model": self.server.recorded[-1]["body"]["model"],
+                "choices": [
+                    {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": action[1]}}
+                ],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+            },
+        )
+
+    def _send(self, status, payload):
+        data = json.dumps(payload).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        if status == 429:
+            self.send_header("Retry-After", "0")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture()
+def server():
+    httpd = HTTPServer(("127.0.0.1", 0), _Handler)
+    httpd.recorded, httpd.script = [], deque()
+    httpd.timeout = 5
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(timeout=5)

@@ -1,4 +1,4 @@
-"""The bad-input catalogue (cltbook.badinput): every case is refused with the documented exit
+"""The bad-input catalogue (cltbook.sweep.badinput): every case is refused with the documented exit
 code and a message naming the field and the value, before any work: runs/, results/ and the cache
 stay byte for byte as they were, and no run folder appears."""
 
@@ -7,21 +7,22 @@ import subprocess
 import sys
 
 import pytest
+from conftest import ROOT
 
 from cltbook import cli
-from cltbook.badinput import CASES, OUTPUT, prepare
 from cltbook.config import load_study
-from cltbook.study import preflight
-
-from conftest import ROOT
+from cltbook.sweep.badinput import CASES, OUTPUT, prepare
+from cltbook.sweep.study import preflight
 
 KINDS = {"study file", "notebook", "notebook parameter", "model folder", "data file", "command line"}
 
 
 def snapshot(folder):
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()} | {
-            str(p.relative_to(folder)) + "/": "" for p in folder.rglob("*") if p.is_dir()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    } | {str(p.relative_to(folder)) + "/": "" for p in folder.rglob("*") if p.is_dir()}
 
 
 def run_case(case, project, args, capsys, monkeypatch):
@@ -43,9 +44,9 @@ def test_the_catalogue_is_broad_and_its_cases_are_distinct():
     assert {c.kind for c in CASES} == KINDS
 
 
-@pytest.mark.parametrize("case", [
-    pytest.param(c, id=c.name, marks=[pytest.mark.slow] if c.program == "papermill" else [])
-    for c in CASES])
+@pytest.mark.parametrize(
+    "case", [pytest.param(c, id=c.name, marks=[pytest.mark.slow] if c.program == "papermill" else []) for c in CASES]
+)
 def test_bad_input_is_refused_naming_field_and_value_before_any_work(case, tmp_path, capsys, monkeypatch):
     project = tmp_path / "project"
     args = prepare(case, project, ROOT)
@@ -62,7 +63,7 @@ def test_bad_input_is_refused_naming_field_and_value_before_any_work(case, tmp_p
 
 def test_a_good_micro_study_and_real_data_pass_the_same_checks(tmp_path):
     """The checks refuse the cases above, not everything: the unbroken inputs pass."""
-    from cltbook.badinput import GOOD_MODEL, BadInput, model_folder, real_data, study
+    from cltbook.sweep.badinput import GOOD_MODEL, BadInput, model_folder, real_data, study
 
     for name, write in (("world", study()), ("real", real_data()), ("model", model_folder(**GOOD_MODEL))):
         project = tmp_path / name

@@ -11,17 +11,17 @@ from urllib.parse import unquote
 import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
-
-from cltbook.book import _drop_repeated_scripts, build, csv_link
-from cltbook.checkbook import CHROMIUM_CANDIDATES, check_book
-from cltbook.store import METRICS
-from cltbook.study import collect_study
-
 from conftest import SMOKE_STUDY
 
+from cltbook.pipeline.store import METRICS
+from cltbook.report.book import _drop_repeated_scripts, build, csv_link
+from cltbook.sweep.study import collect_study
+from tools.checkbook import CHROMIUM_CANDIDATES, check_book
+
 slow = pytest.mark.slow
-needs_chromium = pytest.mark.skipif(not any(shutil.which(name) for name in CHROMIUM_CANDIDATES),
-                                    reason="no Chromium on PATH")
+needs_chromium = pytest.mark.skipif(
+    not any(shutil.which(name) for name in CHROMIUM_CANDIDATES), reason="no Chromium on PATH"
+)
 
 
 def html_tables(page):
@@ -43,10 +43,14 @@ def all_html_tables(page):
     tables = []
     for table in soup.find_all("table"):
         head = table.find("thead")
-        header_rows = [[th.get_text(strip=True) for th in tr.find_all("th")] for tr in head.find_all("tr")] if head else [[]]
+        header_rows = (
+            [[th.get_text(strip=True) for th in tr.find_all("th")] for tr in head.find_all("tr")] if head else [[]]
+        )
         header = max(header_rows, key=lambda cells: sum(bool(c) for c in cells))
-        rows = [[cell.get_text(strip=True) for cell in tr.find_all(["th", "td"])]
-                for tr in (table.find("tbody") or table).find_all("tr")]
+        rows = [
+            [cell.get_text(strip=True) for cell in tr.find_all(["th", "td"])]
+            for tr in (table.find("tbody") or table).find_all("tr")
+        ]
         tables.append((header, rows))
     return tables
 
@@ -80,8 +84,12 @@ def test_the_transfer_chapter_renders_the_recomputed_table(built_book):
 
     # every cell equals the mean over seeds recomputed from the runs' own metrics files
     metrics = pd.concat(pd.read_parquet(p / METRICS) for p in (runs / "smoke").iterdir())
-    chosen = metrics[(metrics["metric"] == "accuracy_strict_switch_aware") & (metrics["task"] == "math_reasoning")
-                     & (metrics["setting"] == "single") & (metrics["mixture_design"] == "augmentation")]
+    chosen = metrics[
+        (metrics["metric"] == "accuracy_strict_switch_aware")
+        & (metrics["task"] == "math_reasoning")
+        & (metrics["setting"] == "single")
+        & (metrics["mixture_design"] == "augmentation")
+    ]
     expected = chosen.groupby(["language", "n_per_language"])["value"].mean()
     ns = [int(n) for n in header[1:]]
     assert ns == sorted(chosen["n_per_language"].unique())
@@ -112,7 +120,7 @@ def test_the_world_chapter_shows_the_card_and_calibration_recomputed_from_the_ru
         task = row[header.index("task")]
         n0 = [p for p in run_dirs if _is_english_only(p, task)]
         predictions = pd.concat(pd.read_parquet(p / "predictions.parquet") for p in n0)
-        from cltbook.calibration import headline
+        from cltbook.report.calibration import headline
 
         values = predictions[(predictions["task"] == task) & (predictions["language"] == "en")][headline(task)]
         assert float(row[header.index("estimate")]) == pytest.approx(values.mean(), abs=5e-4)
@@ -122,8 +130,11 @@ def _is_english_only(run_dir, task):
     import json
 
     config = json.loads((run_dir / "record.json").read_text())["config"]
-    return (config["tasks"] == [task] and config["mixture"]["design"] == "augmentation"
-            and config["mixture"]["n_per_language"] == 0)
+    return (
+        config["tasks"] == [task]
+        and config["mixture"]["design"] == "augmentation"
+        and config["mixture"]["n_per_language"] == 0
+    )
 
 
 @slow
@@ -158,17 +169,21 @@ def downloaded(link) -> pd.DataFrame:
     """The table a CSV download link carries."""
     prefix = "data:text/csv;charset=utf-8,"
     assert link["href"].startswith(prefix)
-    return pd.read_csv(io.StringIO(unquote(link["href"][len(prefix):])))
+    return pd.read_csv(io.StringIO(unquote(link["href"][len(prefix) :])))
 
 
 def test_a_table_downloads_as_the_csv_of_its_values():
-    frame = pd.DataFrame({"accuracy": [0.5, 0.25], "note": ["a, b", "ü"]},
-                         index=pd.Index(["en", "ja"], name="language"))
+    frame = pd.DataFrame(
+        {"accuracy": [0.5, 0.25], "note": ["a, b", "ü"]}, index=pd.Index(["en", "ja"], name="language")
+    )
     for table in (frame, frame.style.format("{:.1f}", subset=["accuracy"]), frame["accuracy"]):
         link = BeautifulSoup(csv_link(table, "scores-1"), "html.parser").a
         assert link["download"] == "scores-1.csv"
-        expected = frame.reset_index() if isinstance(table, pd.DataFrame) or hasattr(table, "data") \
+        expected = (
+            frame.reset_index()
+            if isinstance(table, pd.DataFrame) or hasattr(table, "data")
             else frame["accuracy"].reset_index()
+        )
         pd.testing.assert_frame_equal(downloaded(link), expected)  # full precision, index as a column
     plain = BeautifulSoup(csv_link(frame.reset_index(), "plain"), "html.parser").a
     assert list(downloaded(plain).columns) == ["language", "accuracy", "note"]  # no 0..n-1 column
@@ -182,18 +197,33 @@ def test_the_book_extension_keeps_one_copy_of_each_inline_script():
     from sphinx.builders.html._assets import _JavaScript
 
     thebe = 'const THEBE_JS_URL = "x"'
-    context = {"script_files": [_JavaScript("", body=thebe), _JavaScript("a.js"),
-                                _JavaScript(None, body=thebe), _JavaScript("", body="let other = 1")]}
+    context = {
+        "script_files": [
+            _JavaScript("", body=thebe),
+            _JavaScript("a.js"),
+            _JavaScript(None, body=thebe),
+            _JavaScript("", body="let other = 1"),
+        ]
+    }
     _drop_repeated_scripts(None, "page", "page.html", context, None)
-    assert [js.attributes.get("body", js.filename) for js in context["script_files"]] == [thebe, "a.js", "let other = 1"]
+    assert [js.attributes.get("body", js.filename) for js in context["script_files"]] == [
+        thebe,
+        "a.js",
+        "let other = 1",
+    ]
 
 
 def _png(width: int, height: int) -> bytes:
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     rows = b"".join(b"\x00" + b"\x00\x80\xff" * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 @needs_chromium
@@ -203,18 +233,26 @@ def test_the_browser_check_passes_a_sound_page_and_names_every_fault_of_a_broken
     (tmp_path / "index.html").write_text(
         '<html><body><main><h1 id="top">Book</h1><img src="figure.png" width="80">'
         '<a href="sub/page.html#there">a page</a><a href="#top">top</a><a href="https://example.org/">web</a>'
-        '<script src="https://cdn.example.org/lib.js"></script></main></body></html>')
+        '<script src="https://cdn.example.org/lib.js"></script></main></body></html>'
+    )
     (tmp_path / "sub" / "page.html").write_text(
         '<html><body><main><p id="there">here</p><img src="missing.png">'
         '<img src="../figure.png" style="display:none"><a href="../index.html#nowhere">anchor</a>'
-        '<a href="gone.html">gone</a><script>console.error("boom"); notDefined();</script></main></body></html>')
+        '<a href="gone.html">gone</a><script>console.error("boom"); notDefined();</script></main></body></html>'
+    )
     reports = {r.page: r for r in check_book(tmp_path)}
     sound, broken = reports["index.html"], reports["sub/page.html"]
     assert sound.problems == [] and sound.images == 1 and sound.links == 3
     assert sound.web_resources == ["https://cdn.example.org/lib.js"]  # listed, blocked, not an error
     problems = "\n".join(broken.problems)
-    for fault in ("console.error: boom", "notDefined is not defined", "missing.png did not load",
-                  "figure.png is not visible", "no element with id 'nowhere'", "gone.html: no such file"):
+    for fault in (
+        "console.error: boom",
+        "notDefined is not defined",
+        "missing.png did not load",
+        "figure.png is not visible",
+        "no element with id 'nowhere'",
+        "gone.html: no such file",
+    ):
         assert fault in problems
 
 
@@ -226,7 +264,9 @@ CHAPTER_PAGES = ("world", "transfer", "axes", "drivers", "guidelines", "publishe
 def test_every_page_of_the_rendered_book_passes_the_browser_check(built_book):
     project, _ = built_book
     reports = check_book(project / "_build" / "html")
-    assert {f"book/{page}.html" for page in (*CHAPTER_PAGES, "attribution", "execution_times")} <= {r.page for r in reports}
+    assert {f"book/{page}.html" for page in (*CHAPTER_PAGES, "attribution", "execution_times")} <= {
+        r.page for r in reports
+    }
     assert {r.page: r.problems for r in reports if r.problems} == {}
     images = {r.page: r.images for r in reports}
     assert images["book/world.html"] >= 2 and images["book/transfer.html"] >= 1
@@ -237,8 +277,9 @@ def test_every_chapter_table_is_followed_by_its_csv_download(built_book):
     project, _ = built_book
     shown = 0
     for page in CHAPTER_PAGES:
-        article = BeautifulSoup((project / "_build" / "html" / "book" / f"{page}.html").read_text(encoding="utf-8"),
-                                "html.parser").find("article")
+        article = BeautifulSoup(
+            (project / "_build" / "html" / "book" / f"{page}.html").read_text(encoding="utf-8"), "html.parser"
+        ).find("article")
         for table in article.select("div.cell_output table"):
             link = table.find_next("a", download=True)
             assert link is not None and link.find_previous("table") is table, f"{page}: a table without its CSV"
@@ -253,7 +294,7 @@ def test_every_chapter_table_is_followed_by_its_csv_download(built_book):
 def test_each_guideline_has_an_interval_or_the_reason_it_has_none(built_book):
     project, _ = built_book
     page = project / "_build" / "html" / "book" / "guidelines.html"
-    (header, rows), = all_html_tables(page)
+    ((header, rows),) = all_html_tables(page)
     estimate, verdict = header.index("estimate (95% CI)"), header.index("verdict")
     assert rows
     for row in rows:
@@ -267,7 +308,7 @@ def test_each_guideline_has_an_interval_or_the_reason_it_has_none(built_book):
 @slow
 def test_the_execution_times_page_lists_every_executed_chapter(built_book):
     project, _ = built_book
-    (header, rows), = all_html_tables(project / "_build" / "html" / "book" / "execution_times.html")
+    ((header, rows),) = all_html_tables(project / "_build" / "html" / "book" / "execution_times.html")
     listed = {row[0]: row for row in rows}
     for page in CHAPTER_PAGES:
         row = listed[f"book/{page}"]
@@ -277,7 +318,7 @@ def test_the_execution_times_page_lists_every_executed_chapter(built_book):
 def test_the_results_stamp_changes_with_the_results_the_package_code_and_the_measurements(tmp_path, monkeypatch):
     """Chapters call cltbook functions, which the execution cache cannot see: a change to them
     must re-execute the chapters like a change of results."""
-    import cltbook.book as book_module
+    import cltbook.report.book as book_module
 
     package = tmp_path / "cltbook"
     package.mkdir()

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cltbook import calibration
-from cltbook.report import Estimate, fmt
+from cltbook.report import calibration
+from cltbook.report.estimate import Estimate, fmt
 
 LANGS = ["en", "es", "fr", "ja", "zh", "ar", "ko", "pt"]
 ROLES = {"en": "anchor", **{c: "seen" for c in ("es", "fr", "ja", "zh")}, **{c: "unseen" for c in ("ar", "ko", "pt")}}
@@ -16,18 +16,42 @@ SEEN, UNSEEN = ("es", "fr", "ja", "zh"), ("ar", "ko", "pt")
 
 
 def run_rows(run_id, design, n, size="tiny", steps=150, rate=3e-4):
-    return [{"run_id": run_id, "task": "math_reasoning", "language": code, "role": ROLES[code],
-             "metric": HEADLINE, "value": 0.0, "mixture_design": design, "setting": "single",
-             "n_per_language": n, "model_size": size, "seen_languages": "es,fr,ja,zh",
-             "training_steps": 0 if design == "none" else steps, "learning_rate": 0.0 if design == "none" else rate}
-            for code in LANGS]
+    return [
+        {
+            "run_id": run_id,
+            "task": "math_reasoning",
+            "language": code,
+            "role": ROLES[code],
+            "metric": HEADLINE,
+            "value": 0.0,
+            "mixture_design": design,
+            "setting": "single",
+            "n_per_language": n,
+            "model_size": size,
+            "seen_languages": "es,fr,ja,zh",
+            "training_steps": 0 if design == "none" else steps,
+            "learning_rate": 0.0 if design == "none" else rate,
+        }
+        for code in LANGS
+    ]
 
 
 def predictions_for(run_id, scores: dict[str, np.ndarray], matched: dict[str, np.ndarray] | None = None):
     matched = matched or {code: np.ones(len(values)) for code, values in scores.items()}
-    return pd.DataFrame([{"run_id": run_id, "task": "math_reasoning", "language": code, "item_id": f"i{i}",
-                          HEADLINE: float(v), "language_match": float(matched[code][i])}
-                         for code, values in scores.items() for i, v in enumerate(values)])
+    return pd.DataFrame(
+        [
+            {
+                "run_id": run_id,
+                "task": "math_reasoning",
+                "language": code,
+                "item_id": f"i{i}",
+                HEADLINE: float(v),
+                "language_match": float(matched[code][i]),
+            }
+            for code, values in scores.items()
+            for i, v in enumerate(values)
+        ]
+    )
 
 
 def draws(rng, items, rates):
@@ -73,11 +97,21 @@ def test_checks_against_n_and_over_training():
     zero = draws(rng, items, {code: 0.9 if code == "en" else 0.2 for code in LANGS})
     largest = draws(rng, items, {code: 0.9 if code in ("en", *SEEN) else 0.5 for code in LANGS})
     over_matched = {code: (rng.random(items) < 0.1).astype(float) for code in LANGS}
-    results = pd.DataFrame(run_rows("z", "augmentation", 0) + run_rows("m", "augmentation", 30)
-                           + run_rows("l", "augmentation", 300) + run_rows("o", "augmentation", 0, steps=1000, rate=1e-3))
+    results = pd.DataFrame(
+        run_rows("z", "augmentation", 0)
+        + run_rows("m", "augmentation", 30)
+        + run_rows("l", "augmentation", 300)
+        + run_rows("o", "augmentation", 0, steps=1000, rate=1e-3)
+    )
     middle = draws(rng, items, {code: 0.5 for code in LANGS})
-    predictions = pd.concat([predictions_for("z", zero), predictions_for("m", middle), predictions_for("l", largest),
-                             predictions_for("o", zero, over_matched)])
+    predictions = pd.concat(
+        [
+            predictions_for("z", zero),
+            predictions_for("m", middle),
+            predictions_for("l", largest),
+            predictions_for("o", zero, over_matched),
+        ]
+    )
     checks = calibration.transfer_checks(results, predictions).set_index("check")
     seen = checks.loc["seen_at_largest_n"]
     assert seen["estimate"] == pytest.approx(np.mean([largest[c].mean() for c in SEEN]))
@@ -94,9 +128,20 @@ def test_checks_against_n_and_over_training():
 
 def test_loss_checks_need_non_overlapping_intervals():
     def rows(model, size, params, value, unigram):
-        return [{"base_model": model, "model_size": size, "non_embedding_parameters": params, "language": "es",
-                 "predictor": p, "loss": v, "ci_low": v - 0.01, "ci_high": v + 0.01}
-                for p, v in (("model", value), ("unigram", unigram))]
+        return [
+            {
+                "base_model": model,
+                "model_size": size,
+                "non_embedding_parameters": params,
+                "language": "es",
+                "predictor": p,
+                "loss": v,
+                "ci_low": v - 0.01,
+                "ci_high": v + 0.01,
+            }
+            for p, v in (("model", value), ("unigram", unigram))
+        ]
+
     card = pd.DataFrame(rows("a", "tiny", 1, 0.70, 4.0) + rows("b", "small", 2, 0.65, 4.0))
     checks = calibration.loss_checks(card)
     assert set(checks[checks["check"] == "loss_below_unigram"]["verdict"]) == {"holds"}

@@ -1,7 +1,7 @@
 """Configuration: validation errors name the field and value; identity is a stable content hash."""
 
 import dataclasses
-import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -147,3 +147,15 @@ def test_the_run_notebook_has_one_parameter_per_config_field():
     from cltbook.config import config_from_parameters
 
     assert config_from_parameters(defaults).study == "smoke"  # the defaults are a valid run
+
+
+def test_run_ids_are_pinned():
+    """A run id names a finished run's folder: if it moves, every user's finished runs execute
+    again. These were computed before the package was split into sub-packages; a change that moves
+    them must be deliberate (bump CACHE_VERSION and say so in the notes)."""
+    studies = Path(__file__).resolve().parents[1] / "studies"
+    smoke = load_study(studies / "smoke.yaml").expand()
+    default = load_study(studies / "default.yaml").expand()
+    assert RunConfig().run_id == "98ebc9fac837"
+    assert (smoke[0].label, smoke[0].run_id) == ("math_reasoning-micro-esfrjazh-n0-seed0", "939d6ec0ac12")
+    assert (default[0].label, default[0].run_id) == ("math_reasoning-tiny-esfrjazh-n0-seed0", "f73515257995")

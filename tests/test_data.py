@@ -3,7 +3,7 @@
 import pytest
 
 from cltbook.config import ConfigError, run_config
-from cltbook.data import TRAIN_POOL_SIZE, build_mixture
+from cltbook.data.mixture import TRAIN_POOL_SIZE, build_mixture
 from cltbook.languages import format_prompt
 from cltbook.world import LeakError, assert_disjoint, problems
 
@@ -111,8 +111,11 @@ def test_evaluation_items_never_enter_training():
 
 
 def test_asking_for_more_than_the_pool_names_the_field():
-    with pytest.raises(ConfigError, match=rf"mixture.n_per_language: asks for {TRAIN_POOL_SIZE + 1} es "
-                                          rf"examples per task but the world's training pool holds {TRAIN_POOL_SIZE}"):
+    with pytest.raises(
+        ConfigError,
+        match=rf"mixture.n_per_language: asks for {TRAIN_POOL_SIZE + 1} es "
+        rf"examples per task but the world's training pool holds {TRAIN_POOL_SIZE}",
+    ):
         mixture(TRAIN_POOL_SIZE + 1)
 
 

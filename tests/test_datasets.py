@@ -1,4 +1,4 @@
-"""Tests for cltbook.datasets: real MGSM / IFEval files where the workspace has them, fixtures in
+"""Tests for cltbook.data.datasets: real MGSM / IFEval files where the workspace has them, fixtures in
 the public schemas elsewhere, and the hub code path with `load_dataset` replaced by a recorder."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import datasets
 import pandas as pd
 import pytest
 
-import cltbook.datasets as data_module
-from cltbook.datasets import (
+import cltbook.data.datasets as data_module
+from cltbook.data.datasets import (
     AYA_EVALUATION_HUB_ID,
     AYA_HUB_ID,
     FRAME_COLUMNS,
@@ -69,8 +69,7 @@ def test_mgsm_folder_loads_every_gold_and_records_missing_languages(mgsm, refere
     _assert_tidy(mgsm)
     frame, report = mgsm.frame, mgsm.report
     assert len(frame) == 250 * 11
-    assert report["rows_per_language"] == {
-        **{lang: 250 for lang in MGSM_LANGUAGES}, "ar": 0, "ko": 0, "pt": 0}
+    assert report["rows_per_language"] == {**{lang: 250 for lang in MGSM_LANGUAGES}, "ar": 0, "ko": 0, "pt": 0}
     assert report["missing_languages"] == ["ar", "ko", "pt"]
     assert report["path"] == str(reference / "mgsm") and report["hub_id"] is None
     assert len(report["files_read"]) == 11 and report["bad_records"] == []
@@ -91,8 +90,7 @@ def test_mgsm_folder_loads_every_gold_and_records_missing_languages(mgsm, refere
     assert frame[frame["language"] == "ja"]["item_id"].is_monotonic_increasing  # problem order
 
 
-def test_mgsm_tsv_with_a_bad_gold_or_field_count_fails_naming_the_line(tmp_path, cache,
-                                                                     reference):
+def test_mgsm_tsv_with_a_bad_gold_or_field_count_fails_naming_the_line(tmp_path, cache, reference):
     folder = tmp_path / "mgsm"
     folder.mkdir()
     lines = (reference / "mgsm" / "mgsm_en.tsv").read_text("utf-8").splitlines()
@@ -148,10 +146,12 @@ def test_xlsum_folder_maps_iso_codes_to_xlsum_file_names(cache):
     assert report["rows_per_language"] == {"en": 3, "es": 2, "ja": 1, "fr": 0, "de": 0}
     assert report["missing_languages"] == ["fr", "de"]  # fr: no file here; de: not in XL-Sum
     assert [Path(f).name for f in report["files_read"]] == [
-        "english_test.jsonl", "spanish_test.jsonl", "japanese_test.jsonl"]
+        "english_test.jsonl",
+        "spanish_test.jsonl",
+        "japanese_test.jsonl",
+    ]
     first = frame.iloc[0]
-    assert (first["task"], first["language"], first["item_id"]) == (
-        "summarization", "en", "synthetic-en-1")
+    assert (first["task"], first["language"], first["item_id"]) == ("summarization", "en", "synthetic-en-1")
     assert first["input"].startswith("[synthetic article] The town of Exampleton")
     assert first["target"] == "A small town opened a new library on Monday."
     train = load_xlsum(FIXTURES / "xlsum", ["en"], "train", cache_dir=cache).frame
@@ -176,16 +176,14 @@ def test_sharegpt_takes_the_first_human_turn_and_the_gpt_reply_after_it(cache):
 
 
 def test_aya_maps_iso3_codes_and_reports_dialects_as_unmapped(cache):
-    loaded = load_aya(FIXTURES / "aya.jsonl", ["en", "es", "zh", "ar", "ko"], "train",
-                      cache_dir=cache)
+    loaded = load_aya(FIXTURES / "aya.jsonl", ["en", "es", "zh", "ar", "ko"], "train", cache_dir=cache)
     _assert_tidy(loaded)
     report = loaded.report
     assert report["rows_per_language"] == {"en": 2, "es": 1, "zh": 1, "ar": 1, "ko": 0}
     assert report["unmapped_language_labels"] == {"ary": 1}
     assert report["rows_other_languages"] == 1  # the Japanese row, not requested
     frame = loaded.frame
-    assert frame[frame["language"] == "en"]["item_id"].tolist() == ["aya-train-1",
-                                                                     "aya-train-7"]
+    assert frame[frame["language"] == "en"]["item_id"].tolist() == ["aya-train-1", "aya-train-7"]
     assert frame[frame["language"] == "ar"]["target"].tolist() == ["أزرق."]
 
 
@@ -193,8 +191,7 @@ def test_aya_dolly_maps_names_and_codes_and_keeps_traditional_chinese_out(cache)
     loaded = load_aya_dolly(FIXTURES / "aya_dolly.jsonl", PAPER_LANGUAGES, cache_dir=cache)
     _assert_tidy(loaded)
     report = loaded.report
-    assert report["rows_per_language"] == {
-        "en": 2, "es": 0, "fr": 1, "ja": 0, "zh": 1, "ar": 1, "ko": 1, "pt": 1}
+    assert report["rows_per_language"] == {"en": 2, "es": 0, "fr": 1, "ja": 0, "zh": 1, "ar": 1, "ko": 1, "pt": 1}
     assert report["missing_languages"] == ["es", "ja"]
     assert report["unmapped_language_labels"] == {"zho/Hant": 1}
     zh = loaded.frame[loaded.frame["language"] == "zh"].iloc[0]
@@ -202,8 +199,9 @@ def test_aya_dolly_maps_names_and_codes_and_keeps_traditional_chinese_out(cache)
 
 
 def test_ifeval_files_load_through_the_ifeval_reader(reference):
-    loaded = load_ifeval_prompts({"en": reference / "marco_bench_mif" / "en.jsonl",
-                                  "ja": reference / "m_ifeval" / "ja_input_data.jsonl"})
+    loaded = load_ifeval_prompts(
+        {"en": reference / "marco_bench_mif" / "en.jsonl", "ja": reference / "m_ifeval" / "ja_input_data.jsonl"}
+    )
     _assert_tidy(loaded)
     assert loaded.report["rows_per_language"] == {"en": 541, "ja": 172}
     assert set(loaded.frame["task"]) == {"instruction_following"}
@@ -234,37 +232,43 @@ def test_zh_local_line_15_is_skipped_and_reported(reference):
 
 def test_malformed_jsonl_lines_are_named_or_skipped_and_reported(tmp_path, cache):
     lines = (FIXTURES / "sharegpt.jsonl").read_text("utf-8").splitlines()
-    no_reply = {"id": "sg-5", "language": "en",
-                "conversations": [{"from": "human", "value": "hello?"}]}
+    no_reply = {"id": "sg-5", "language": "en", "conversations": [{"from": "human", "value": "hello?"}]}
     path = tmp_path / "chats.jsonl"
-    path.write_text("\n".join([lines[0], '{"id": "sg-x", "conv', lines[1], "",
-                               json.dumps(no_reply), "[1, 2]", *lines[2:]]) + "\n", "utf-8")
+    path.write_text(
+        "\n".join([lines[0], '{"id": "sg-x", "conv', lines[1], "", json.dumps(no_reply), "[1, 2]", *lines[2:]]) + "\n",
+        "utf-8",
+    )
     with pytest.raises(DataFileError, match=r"chats\.jsonl:2: invalid JSON"):
         load_sharegpt(path, ["en"], cache_dir=cache)
-    loaded = load_sharegpt(path, ["en", "es", "fr"], on_bad_record="skip_and_report",
-                           max_bad_fraction=0.5, cache_dir=cache)
+    loaded = load_sharegpt(
+        path, ["en", "es", "fr"], on_bad_record="skip_and_report", max_bad_fraction=0.5, cache_dir=cache
+    )
     assert loaded.report["rows_per_language"] == {"en": 2, "es": 1, "fr": 1}
     assert [(b["line"], b["reason"][:12]) for b in loaded.report["bad_records"]] == [
-        (2, "invalid JSON"), (5, "no gpt turn "), (6, "expected a J")]
+        (2, "invalid JSON"),
+        (5, "no gpt turn "),
+        (6, "expected a J"),
+    ]
     assert loaded.frame["item_id"].tolist() == ["sg-1", "sg-2", "sg-3", "sg-4"]
 
 
 def test_duplicate_item_ids_and_empty_targets_are_bad_records(tmp_path, cache):
     folder = tmp_path / "xlsum"
     folder.mkdir()
-    records = [json.loads(line) for line in
-               (FIXTURES / "xlsum" / "english_test.jsonl").read_text("utf-8").splitlines()]
+    records = [json.loads(line) for line in (FIXTURES / "xlsum" / "english_test.jsonl").read_text("utf-8").splitlines()]
     duplicate = {**records[0], "text": "another article"}
     no_summary = {**records[1], "id": "no-summary", "summary": ""}
     (folder / "english_test.jsonl").write_text(
-        "".join(json.dumps(r) + "\n" for r in [*records, duplicate, no_summary]), "utf-8")
-    with pytest.raises(DataFileError, match=r"english_test\.jsonl:4: duplicate item id "
-                                            r"'synthetic-en-1' for en \(first at .*:1\)"):
+        "".join(json.dumps(r) + "\n" for r in [*records, duplicate, no_summary]), "utf-8"
+    )
+    with pytest.raises(
+        DataFileError,
+        match=r"english_test\.jsonl:4: duplicate item id "
+        r"'synthetic-en-1' for en \(first at .*:1\)",
+    ):
         load_xlsum(folder, ["en"], "test", cache_dir=cache)
-    loaded = load_xlsum(folder, ["en"], "test", on_bad_record="skip_and_report",
-                        max_bad_fraction=0.5, cache_dir=cache)
-    assert loaded.frame["item_id"].tolist() == ["synthetic-en-1", "synthetic-en-2",
-                                                "synthetic-en-3"]
+    loaded = load_xlsum(folder, ["en"], "test", on_bad_record="skip_and_report", max_bad_fraction=0.5, cache_dir=cache)
+    assert loaded.frame["item_id"].tolist() == ["synthetic-en-1", "synthetic-en-2", "synthetic-en-3"]
     assert [b["line"] for b in loaded.report["bad_records"]] == [4, 5]
     assert "empty target" in loaded.report["bad_records"][1]["reason"]
 
@@ -288,9 +292,10 @@ def _with_latin1_line(path: Path, lines: list[str]) -> Path:
 @pytest.mark.parametrize("on_bad_record", ["error", "skip_and_report"])
 def test_non_utf8_jsonl_fails_naming_file_and_line_in_both_modes(tmp_path, cache, on_bad_record):
     lines = (FIXTURES / "aya.jsonl").read_text("utf-8").splitlines()
-    path = _with_latin1_line(tmp_path / "aya_latin1.jsonl",
-                             [lines[0], json.dumps({"inputs": "café", "targets": "x",
-                                                    "language_code": "fra"}, ensure_ascii=False)])
+    path = _with_latin1_line(
+        tmp_path / "aya_latin1.jsonl",
+        [lines[0], json.dumps({"inputs": "café", "targets": "x", "language_code": "fra"}, ensure_ascii=False)],
+    )
     with pytest.raises(DataFileError, match=r"aya_latin1\.jsonl:2: not valid UTF-8 \(byte 0xe9"):
         load_aya(path, ["en"], "train", on_bad_record=on_bad_record, cache_dir=cache)
 
@@ -315,8 +320,13 @@ def test_a_wrong_column_name_names_the_column_and_the_available_ones(cache):
     assert "'article' (ColumnMap.input)" in message
     assert "available columns: id, summary, text, title, url" in message
     with pytest.raises(ColumnMapError, match=r"'lang' \(ColumnMap.language\)"):
-        load_aya(FIXTURES / "aya.jsonl", ["en"], "train", cache_dir=cache,
-                 columns=ColumnMap(input="inputs", target="targets", language="lang"))
+        load_aya(
+            FIXTURES / "aya.jsonl",
+            ["en"],
+            "train",
+            cache_dir=cache,
+            columns=ColumnMap(input="inputs", target="targets", language="lang"),
+        )
 
 
 def test_column_map_is_frozen_and_validated():
@@ -330,19 +340,32 @@ def test_a_missing_path_that_is_not_a_hub_id_fails_without_the_hub(tmp_path):
     with pytest.raises(FileNotFoundError, match="neither an existing path nor a hub id"):
         load_mgsm(tmp_path / "no" / "such" / "folder", ["en"])
     with pytest.raises(ValueError, match="on_bad_record"):
-        load_aya(FIXTURES / "aya.jsonl", ["en"], "train",
-                 on_bad_record="ignore")  # type: ignore[arg-type]
+        load_aya(FIXTURES / "aya.jsonl", ["en"], "train", on_bad_record="ignore")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="Unknown language code 'jp'"):
         load_aya(FIXTURES / "aya.jsonl", ["jp"], "train")
 
 
-@pytest.mark.parametrize("label, script, expected", [
-    ("es", None, "es"), ("spa", None, "es"), ("Spanish", None, "es"), ("arb", "Arab", "ar"),
-    ("Standard Arabic", None, "ar"), ("ary", None, None), ("Moroccan Arabic", None, None),
-    ("zho", "Hans", "zh"), ("zho", "Hant", None), ("zho_Hans", None, "zh"),
-    ("zho_Hant", None, None), ("Simplified Chinese", None, "zh"), ("kor", "Hang", "ko"),
-    ("por", "Latn", "pt"), ("por", "Cyrl", None), ("klingon", None, None),
-])
+@pytest.mark.parametrize(
+    "label, script, expected",
+    [
+        ("es", None, "es"),
+        ("spa", None, "es"),
+        ("Spanish", None, "es"),
+        ("arb", "Arab", "ar"),
+        ("Standard Arabic", None, "ar"),
+        ("ary", None, None),
+        ("Moroccan Arabic", None, None),
+        ("zho", "Hans", "zh"),
+        ("zho", "Hant", None),
+        ("zho_Hans", None, "zh"),
+        ("zho_Hant", None, None),
+        ("Simplified Chinese", None, "zh"),
+        ("kor", "Hang", "ko"),
+        ("por", "Latn", "pt"),
+        ("por", "Cyrl", None),
+        ("klingon", None, None),
+    ],
+)
 def test_language_labels_map_to_iso_639_1(label, script, expected):
     assert language_from_label(label, script) == expected
 
@@ -384,8 +407,14 @@ class _RecordingHub:
 
 
 def test_mgsm_hub_path_asks_one_config_per_mgsm_language(monkeypatch):
-    hub = _RecordingHub({"en": [{"question": "q1", "answer": None, "answer_number": 18},
-                                {"question": "q2", "answer": None, "answer_number": 3}]})
+    hub = _RecordingHub(
+        {
+            "en": [
+                {"question": "q1", "answer": None, "answer_number": 18},
+                {"question": "q2", "answer": None, "answer_number": 3},
+            ]
+        }
+    )
     monkeypatch.setattr(data_module, "load_dataset", hub)
     loaded = load_mgsm(MGSM_HUB_ID, ["en", "ar"])
     assert hub.calls == [("juletxara/mgsm", "en", "test", None)]
@@ -394,8 +423,12 @@ def test_mgsm_hub_path_asks_one_config_per_mgsm_language(monkeypatch):
     assert loaded.report["files_read"] == ["juletxara/mgsm[en/test]"]
     assert loaded.frame["item_id"].tolist() == ["mgsm-001", "mgsm-002"]  # as from TSV lines
     assert loaded.frame["answer"].tolist() == [18.0, 3.0]
-    exemplar = {"question": "Pregunta: ...", "answer": "Respuesta paso a paso: ...",
-                "answer_number": 11, "equation_solution": "5 + 6 = 11."}
+    exemplar = {
+        "question": "Pregunta: ...",
+        "answer": "Respuesta paso a paso: ...",
+        "answer_number": 11,
+        "equation_solution": "5 + 6 = 11.",
+    }
     hub = _RecordingHub({"es": [exemplar]})
     monkeypatch.setattr(data_module, "load_dataset", hub)
     assert mgsm_exemplars(MGSM_HUB_ID, "es")[0]["answer_number"] == 11
@@ -406,13 +439,21 @@ def test_mgsm_hub_path_asks_one_config_per_mgsm_language(monkeypatch):
 
 def test_xlsum_and_dolly_hub_paths_use_their_config_names(monkeypatch):
     article = {"id": "a1", "url": "u", "title": "t", "summary": "s", "text": "x"}
-    hub = _RecordingHub({"chinese_simplified": [article], "dolly_human_edited": [
-        {"id": "d1", "inputs": "i", "targets": "t", "language": "Spanish", "script": "Latn"}]})
+    hub = _RecordingHub(
+        {
+            "chinese_simplified": [article],
+            "dolly_human_edited": [
+                {"id": "d1", "inputs": "i", "targets": "t", "language": "Spanish", "script": "Latn"}
+            ],
+        }
+    )
     monkeypatch.setattr(data_module, "load_dataset", hub)
     xlsum = load_xlsum(XLSUM_HUB_ID, ["zh", "de"], "validation")
     dolly = load_aya_dolly(AYA_EVALUATION_HUB_ID, ["es"], config="dolly_human_edited")
-    assert hub.calls == [("csebuetnlp/xlsum", "chinese_simplified", "validation", None),
-                         ("CohereForAI/aya_evaluation_suite", "dolly_human_edited", "test", None)]
+    assert hub.calls == [
+        ("csebuetnlp/xlsum", "chinese_simplified", "validation", None),
+        ("CohereForAI/aya_evaluation_suite", "dolly_human_edited", "test", None),
+    ]
     assert xlsum.report["missing_languages"] == ["de"]
     assert dolly.frame["language"].tolist() == ["es"]
     assert dolly.report["config"] == "dolly_human_edited"
@@ -426,8 +467,7 @@ def test_mcot_hub_path_loads_the_lang_id_file_and_positions_become_ids(monkeypat
     assert loaded.frame["item_id"].tolist() == ["mcot-7"]
     hub = _RecordingHub({None: [{"inputs": "i", "targets": "t", "language_code": "eng"}] * 2})
     monkeypatch.setattr(data_module, "load_dataset", hub)
-    assert load_aya(AYA_HUB_ID, ["en"], "test").frame["item_id"].tolist() == [
-        "aya-test-1", "aya-test-2"]
+    assert load_aya(AYA_HUB_ID, ["en"], "test").frame["item_id"].tolist() == ["aya-test-1", "aya-test-2"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -443,8 +483,7 @@ def test_samples_nest_across_n_and_ignore_row_order(mgsm):
         assert len(small_ids) == n and len(set(small_ids)) == n
         assert large_ids[:n] == small_ids  # a prefix of the same permutation
     shuffled = mgsm.frame.sample(frac=1.0, random_state=0)
-    pd.testing.assert_frame_equal(sample_per_language(shuffled, {"en": 100, "es": 20}, seed=7),
-                                  small)
+    pd.testing.assert_frame_equal(sample_per_language(shuffled, {"en": 100, "es": 20}, seed=7), small)
     other_seed = sample_per_language(mgsm.frame, {"en": 100}, seed=8)
     assert set(other_seed["item_id"]) != set(small[small["language"] == "en"]["item_id"])
     es = small[small["language"] == "es"]["item_id"]
@@ -481,6 +520,6 @@ def test_manifest_and_content_digest(mgsm):
 def test_fixture_files_are_marked_synthetic():
     for path in FIXTURES.rglob("*.jsonl"):
         for line in path.read_text("utf-8").splitlines():
-            assert "[" in line and any(mark in line for mark in (
-                "synthetic", "sintético", "synthétique", "合成", "اصطناعي", "합성")), (path, line)
-
+            assert "[" in line and any(
+                mark in line for mark in ("synthetic", "sintético", "synthétique", "合成", "اصطناعي", "합성")
+            ), (path, line)

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import ROOT, SMOKE_STUDY
 
 from cltbook.config import load_study
-from cltbook.executors import Build, LocalExecutor, RayExecutor, commit_run_folder, largest_first, relative_cost
-from cltbook.store import RECORD, read_record
-from cltbook.study import build_base_model, run_study
-
-from conftest import ROOT, SMOKE_STUDY
+from cltbook.pipeline.store import RECORD, read_record
+from cltbook.sweep.executors import Build, LocalExecutor, RayExecutor, commit_run_folder, largest_first, relative_cost
+from cltbook.sweep.runner import build_base_model
+from cltbook.sweep.study import run_study
 
 pytestmark = pytest.mark.slow
 
@@ -39,8 +39,11 @@ SIX_RUNS = {
 
 
 def snapshot(folder: Path) -> dict:
-    return {str(p.relative_to(folder)): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def write_study(path: Path, data: dict) -> Path:
@@ -76,8 +79,9 @@ def test_editing_one_value_re_executes_exactly_the_changed_runs(tmp_path):
 
 def test_a_run_past_its_timeout_is_stopped_and_recorded_as_failed(tmp_path):
     study = write_study(tmp_path / "six.yaml", {**SIX_RUNS, "grid": {"mixture.n_per_language": [0]}})
-    outcome = run_study(study, runs_root=tmp_path / "runs", cache_dir=tmp_path / "cache",
-                        echo=lambda *_: None, root=ROOT, timeout=3)
+    outcome = run_study(
+        study, runs_root=tmp_path / "runs", cache_dir=tmp_path / "cache", echo=lambda *_: None, root=ROOT, timeout=3
+    )
     (run_id,) = outcome["failed"]
     record = read_record(tmp_path / "runs" / "six" / run_id)
     assert record["status"] == "failed" and "longer than 3 s" in record["error"]
@@ -133,11 +137,13 @@ def scheduled(monkeypatch, tmp_path, workers, threads, build_seconds, fail=()):
         time.sleep(0.05)
         return {"run_id": config.run_id, "label": config.label, "status": "ok"}
 
-    monkeypatch.setattr("cltbook.study.build_base_model", fake_build)
-    monkeypatch.setattr("cltbook.study.execute_run", fake_run)
+    monkeypatch.setattr("cltbook.sweep.executors.build_base_model", fake_build)
+    monkeypatch.setattr("cltbook.sweep.executors.execute_run", fake_run)
     configs = load_study(ROOT / "studies" / "default.yaml").expand()
-    picked = {size: sorted((c for c in configs if c.base_model.size == size), key=lambda c: -len(c.tasks))[:3]
-              for size in ("tiny", "small")}
+    picked = {
+        size: sorted((c for c in configs if c.base_model.size == size), key=lambda c: -len(c.tasks))[:3]
+        for size in ("tiny", "small")
+    }
     assert len(picked["tiny"][0].tasks) > len(picked["small"][1].tasks)  # builds go by model, not by run
     builds = [Build(size, runs[0], frozenset(c.run_id for c in runs)) for size, runs in picked.items()]
     jobs = [(c, tmp_path / "runs" / c.run_id) for runs in picked.values() for c in runs]
@@ -169,8 +175,9 @@ def test_one_worker_builds_with_every_thread_then_runs(monkeypatch, tmp_path):
 
 
 def test_a_failed_build_is_said_and_its_runs_still_go_ahead_to_record_it(monkeypatch, tmp_path):
-    events, said = scheduled(monkeypatch, tmp_path, workers=2, threads=1,
-                             build_seconds={"tiny": 0.05, "small": 0.05}, fail=("small",))
+    events, said = scheduled(
+        monkeypatch, tmp_path, workers=2, threads=1, build_seconds={"tiny": 0.05, "small": 0.05}, fail=("small",)
+    )
     assert sum(1 for e in events if e[1:3] == ("run", "small")) == 3
     assert any("FAILED to build base model small" in line and "out of disk" in line for line in said)
 
@@ -215,14 +222,33 @@ def test_the_smoke_study_runs_on_a_real_ray_cluster(tmp_path):
     temp_dir = Path(tempfile.mkdtemp(prefix="r", dir="/tmp"))
     port = _free_port()
     ray_cli = str(Path(sys.executable).parent / "ray")
-    subprocess.run([ray_cli, "start", "--head", f"--port={port}", "--num-cpus=2", f"--temp-dir={temp_dir}",
-                    "--include-dashboard=false", "--disable-usage-stats"], env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [
+            ray_cli,
+            "start",
+            "--head",
+            f"--port={port}",
+            "--num-cpus=2",
+            f"--temp-dir={temp_dir}",
+            "--include-dashboard=false",
+            "--disable-usage-stats",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     try:
-        executor = RayExecutor(f"127.0.0.1:{port}", threads=1, worker_cache=str(tmp_path / "node-cache"),
-                               auth_mode="token")
-        outcome = run_study(SMOKE_STUDY, runs_root=tmp_path / "runs", cache_dir=tmp_path / "driver-cache",
-                            echo=lambda *_: None, root=ROOT, executor=executor)
+        executor = RayExecutor(
+            f"127.0.0.1:{port}", threads=1, worker_cache=str(tmp_path / "node-cache"), auth_mode="token"
+        )
+        outcome = run_study(
+            SMOKE_STUDY,
+            runs_root=tmp_path / "runs",
+            cache_dir=tmp_path / "driver-cache",
+            echo=lambda *_: None,
+            root=ROOT,
+            executor=executor,
+        )
     finally:
         subprocess.run([ray_cli, "stop", "--force"], env=env, capture_output=True)
         for name, value in saved.items():

@@ -6,8 +6,8 @@ import functools
 import json
 
 import pytest
+from conftest import REFERENCE
 
-from cltbook.extract import answers_match, extract_flexible, extract_strict, parse_number
 from cltbook.languages import (
     ASCII_DIGITS,
     LANGUAGES,
@@ -15,8 +15,7 @@ from cltbook.languages import (
     UnknownLanguageError,
     get_language,
 )
-
-from conftest import REFERENCE
+from cltbook.scoring.extract import answers_match, extract_flexible, extract_strict, parse_number
 
 MGSM = REFERENCE / "mgsm"
 
@@ -24,7 +23,7 @@ MGSM = REFERENCE / "mgsm"
 def write_number(value: float, language: str, *, native: bool = False) -> str:
     """``value`` as the language writes it: its grouping, decimal separator and optionally digits.
 
-    An independent writer, so that the reader in ``cltbook.extract`` is checked against the
+    An independent writer, so that the reader in ``cltbook.scoring.extract`` is checked against the
     registry's conventions rather than against itself.
     """
     grammar = get_language(language).numbers
@@ -124,12 +123,27 @@ def test_hard_cases(language: str, text: str, strict: float | None, flexible: fl
 
 @pytest.mark.parametrize(
     ("text", "language", "value"),
-    [("2,125", "en", 2125), ("1.234,5", "es", 1234.5), ("3.5", "en", 3.5), ("3,5", "fr", 3.5),
-     ("1.500", "es", 1500), ("1.500", "en", 1.5), ("-5", "en", -5), ("\u22125", "en", -5),
-     ("－5", "ja", -5), ("18.", "en", 18), ("18。", "ja", 18), ("$18", "en", 18),
-     ("18€", "fr", 18), ("18kg", "de", 18), ("١٢٣", "ar", 123), ("১,১৪,২০০", "bn", 114200),
-     ("1,14,200", "en", 1),  # Indian grouping only where the language uses it
-     ("twelve", "en", None), ("", "en", None)],
+    [
+        ("2,125", "en", 2125),
+        ("1.234,5", "es", 1234.5),
+        ("3.5", "en", 3.5),
+        ("3,5", "fr", 3.5),
+        ("1.500", "es", 1500),
+        ("1.500", "en", 1.5),
+        ("-5", "en", -5),
+        ("\u22125", "en", -5),
+        ("－5", "ja", -5),
+        ("18.", "en", 18),
+        ("18。", "ja", 18),
+        ("$18", "en", 18),
+        ("18€", "fr", 18),
+        ("18kg", "de", 18),
+        ("١٢٣", "ar", 123),
+        ("১,১৪,২০০", "bn", 114200),
+        ("1,14,200", "en", 1),  # Indian grouping only where the language uses it
+        ("twelve", "en", None),
+        ("", "en", None),
+    ],
 )
 def test_parse_number(text: str, language: str, value: float | None) -> None:
     assert parse_number(text, language) == value
@@ -142,12 +156,16 @@ def test_unknown_language_fails_loudly() -> None:
 
 @pytest.mark.parametrize(
     ("predicted", "gold", "tolerance", "expected"),
-    [(18.0, 18, 1e-6, True), (18.0000001, 18, 1e-6, True), (18.5, 18, 1e-6, False),
-     (-5.0, 5, 1e-6, False), (None, 0, 1e-6, False), (18.4, 18, 0.5, True)],
+    [
+        (18.0, 18, 1e-6, True),
+        (18.0000001, 18, 1e-6, True),
+        (18.5, 18, 1e-6, False),
+        (-5.0, 5, 1e-6, False),
+        (None, 0, 1e-6, False),
+        (18.4, 18, 0.5, True),
+    ],
 )
-def test_answers_match(
-    predicted: float | None, gold: float, tolerance: float, expected: bool
-) -> None:
+def test_answers_match(predicted: float | None, gold: float, tolerance: float, expected: bool) -> None:
     assert answers_match(predicted, gold, tolerance) is expected
 
 

@@ -55,11 +55,17 @@ def test_lora_counts_frozen_weights_in_the_forward_pass_and_only_adapters_as_tra
     from transformers import LlamaConfig, LlamaForCausalLM
 
     from cltbook.config import TrainingConfig
-    from cltbook.gpu_check import flops_per_token, matmul_counts
-    from cltbook.train import add_lora
+    from cltbook.pipeline.train import add_lora
+    from tools.gpu_check import flops_per_token, matmul_counts
 
-    shape = dict(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2,
-                 intermediate_size=64, vocab_size=100)
+    shape = dict(
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        intermediate_size=64,
+        vocab_size=100,
+    )
     model = LlamaForCausalLM(LlamaConfig(**shape, tie_word_embeddings=True))
     base = matmul_counts(model)
     assert base["in_matmuls"] == base["trainable_in_matmuls"]

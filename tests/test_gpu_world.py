@@ -17,8 +17,7 @@ LANGUAGES = {"en", "es", "fr", "ja", "zh", "ar", "ko", "pt"}
 def gpu_world(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     # Run from a scratch folder: the wrapper must find the repository on its own.
     env = {**os.environ, "PYTHON": sys.executable, "HF_HUB_OFFLINE": "1"}
-    return subprocess.run(["bash", str(SCRIPT), *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=180)
+    return subprocess.run(["bash", str(SCRIPT), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=180)
 
 
 def test_tiny_cpu_run_writes_scores_per_size_and_n_for_every_language(tmp_path):
@@ -40,7 +39,8 @@ def test_tiny_cpu_run_writes_scores_per_size_and_n_for_every_language(tmp_path):
         assert pretraining["tokens"] == pretraining["steps"] * pretraining["tokens_per_step"] > 0
         assert pretraining["seconds"] > 0
     assert [(run["size"], run["n_per_language"]) for run in record["runs"]] == [
-        (size, n) for size in sizes for n in record["n_per_language"]]
+        (size, n) for size in sizes for n in record["n_per_language"]
+    ]
     assert record["n_per_language"] == [0, 100]
     for run in record["runs"]:
         assert run["config"]["mixture"]["n_per_language"] == run["n_per_language"]
@@ -53,7 +53,7 @@ def test_tiny_cpu_run_writes_scores_per_size_and_n_for_every_language(tmp_path):
             seen = [values["languages"][code] for code in ("es", "fr", "ja", "zh")]
             assert values["seen"] == pytest.approx(sum(seen) / len(seen))
 
-    from cltbook.gpu_world import results_table
+    from cltbook.report.world_scale import results_table
 
     table = results_table(record)
     assert len(table) == 2 * len(record["runs"])  # one row per run and metric

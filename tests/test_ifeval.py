@@ -9,7 +9,7 @@ import math
 import pandas as pd
 import pytest
 
-from cltbook.ifeval import (
+from cltbook.scoring.ifeval import (
     SUPPORTED_INSTRUCTIONS,
     IFEvalRecord,
     MalformedIFEvalFile,
@@ -24,8 +24,7 @@ from cltbook.ifeval import (
 
 def outcome(instruction_id, kwargs, response, identify=None, prompt="p"):
     """(strict, loose) outcome of one instruction on one response."""
-    record = IFEvalRecord(key=1, prompt=prompt, instruction_id_list=(instruction_id,),
-                          kwargs=(kwargs,))
+    record = IFEvalRecord(key=1, prompt=prompt, instruction_id_list=(instruction_id,), kwargs=(kwargs,))
     row = score_ifeval([record], [response], identify=identify).iloc[0]
     return row.strict[0], row.loose[0]
 
@@ -42,67 +41,75 @@ CASES = [
     ("keywords:existence", {"keywords": ["banana", "apple"]}, "Only apples.", False),
     ("keywords:existence", {"keywords": ["故事"]}, "这是一个好故事。", True),
     ("keywords:existence", {"keywords": ["C++"]}, "I write c++ daily.", True),
-    ("keywords:frequency", {"keyword": "cat", "frequency": 2, "relation": AT_LEAST},
-     "Cat, cat, dog.", True),
-    ("keywords:frequency", {"keyword": "cat", "frequency": 2, "relation": AT_LEAST},
-     "cat dog", False),
-    ("keywords:frequency", {"keyword": "cat", "frequency": 2, "relation": LESS_THAN},
-     "cat CAT", False),
-    ("keywords:frequency", {"keyword": "和平", "frequency": 2, "relation": AT_LEAST},
-     "和平，和平。", True),
+    ("keywords:frequency", {"keyword": "cat", "frequency": 2, "relation": AT_LEAST}, "Cat, cat, dog.", True),
+    ("keywords:frequency", {"keyword": "cat", "frequency": 2, "relation": AT_LEAST}, "cat dog", False),
+    ("keywords:frequency", {"keyword": "cat", "frequency": 2, "relation": LESS_THAN}, "cat CAT", False),
+    ("keywords:frequency", {"keyword": "和平", "frequency": 2, "relation": AT_LEAST}, "和平，和平。", True),
     ("keywords:forbidden_words", {"forbidden_words": ["cat"]}, "A category of dogs.", True),
     ("keywords:forbidden_words", {"forbidden_words": ["cat"]}, "My Cat sleeps.", False),
     ("keywords:forbidden_words", {"forbidden_words": ["战争"]}, "和平与战争时期", False),
     ("keywords:forbidden_words", {"forbidden_words": ["战争"]}, "和平时期", True),
     # A vowel sign continues a Devanagari word: "कि" does not contain the word "क".
     ("keywords:forbidden_words", {"forbidden_words": ["क"]}, "कि", True),
-    ("keywords:letter_frequency", {"letter": "a", "let_frequency": 4, "let_relation": AT_LEAST},
-     "A banana", True),
-    ("keywords:letter_frequency", {"letter": "a", "let_frequency": 4, "let_relation": AT_LEAST},
-     "bob", False),
-    ("keywords:letter_frequency", {"letter": "ل", "let_frequency": 2, "let_relation": LESS_THAN},
-     "سلام", True),
-    ("keywords:letter_frequency", {"letter": "!", "let_frequency": 2, "let_relation": AT_LEAST},
-     "すごい！本当！", True),  # full-width "！" counts as "!"
+    ("keywords:letter_frequency", {"letter": "a", "let_frequency": 4, "let_relation": AT_LEAST}, "A banana", True),
+    ("keywords:letter_frequency", {"letter": "a", "let_frequency": 4, "let_relation": AT_LEAST}, "bob", False),
+    ("keywords:letter_frequency", {"letter": "ل", "let_frequency": 2, "let_relation": LESS_THAN}, "سلام", True),
+    (
+        "keywords:letter_frequency",
+        {"letter": "!", "let_frequency": 2, "let_relation": AT_LEAST},
+        "すごい！本当！",
+        True,
+    ),  # full-width "！" counts as "!"
     # The name of a letter, not a letter: the reference would draw a random one instead.
-    ("keywords:letter_frequency",
-     {"letter": "الألف", "let_frequency": 3, "let_relation": LESS_THAN}, "نص", None),
-    ("length_constraints:number_words", {"num_words": 5, "relation": AT_LEAST},
-     "one two three four five", True),
-    ("length_constraints:number_words", {"num_words": 5, "relation": AT_LEAST},
-     "one two", False),
+    ("keywords:letter_frequency", {"letter": "الألف", "let_frequency": 3, "let_relation": LESS_THAN}, "نص", None),
+    ("length_constraints:number_words", {"num_words": 5, "relation": AT_LEAST}, "one two three four five", True),
+    ("length_constraints:number_words", {"num_words": 5, "relation": AT_LEAST}, "one two", False),
     ("length_constraints:number_words", {"num_words": 5, "relation": LESS_THAN}, "我喜欢猫", True),
-    ("length_constraints:number_words", {"num_words": 5, "relation": LESS_THAN},
-     "我非常喜欢猫", False),
-    ("length_constraints:number_sentences", {"num_sentences": 2, "relation": AT_LEAST},
-     "One. Two.", True),
-    ("length_constraints:number_sentences", {"num_sentences": 2, "relation": AT_LEAST},
-     "Only 3.5 apples.", False),
-    ("length_constraints:number_sentences", {"num_sentences": 3, "relation": AT_LEAST},
-     "一つ目。二つ目！三つ目？", True),
-    ("length_constraints:number_sentences", {"num_sentences": 2, "relation": LESS_THAN},
-     "一つ目。二つ目。", False),
+    ("length_constraints:number_words", {"num_words": 5, "relation": LESS_THAN}, "我非常喜欢猫", False),
+    ("length_constraints:number_sentences", {"num_sentences": 2, "relation": AT_LEAST}, "One. Two.", True),
+    ("length_constraints:number_sentences", {"num_sentences": 2, "relation": AT_LEAST}, "Only 3.5 apples.", False),
+    (
+        "length_constraints:number_sentences",
+        {"num_sentences": 3, "relation": AT_LEAST},
+        "一つ目。二つ目！三つ目？",
+        True,
+    ),
+    ("length_constraints:number_sentences", {"num_sentences": 2, "relation": LESS_THAN}, "一つ目。二つ目。", False),
     ("length_constraints:number_paragraphs", {"num_paragraphs": 2}, "A\n***\nB", True),
     ("length_constraints:number_paragraphs", {"num_paragraphs": 2}, "***\nA\n***\nB\n***", True),
     ("length_constraints:number_paragraphs", {"num_paragraphs": 2}, "A\n***\n \n***\nB", False),
     ("length_constraints:number_paragraphs", {"num_paragraphs": 2}, "A and B", False),
-    ("length_constraints:nth_paragraph_first_word",
-     {"num_paragraphs": 2, "nth_paragraph": 2, "first_word": "then"},
-     "First part.\n\nThen, the second.", True),
-    ("length_constraints:nth_paragraph_first_word",
-     {"num_paragraphs": 2, "nth_paragraph": 2, "first_word": "then"},
-     "First part.\n\nThenceforth the second.", False),
-    ("length_constraints:nth_paragraph_first_word",
-     {"num_paragraphs": 2, "nth_paragraph": 2, "first_word": "then"},
-     "First.\n\nThen two.\n\nThree.", False),  # three paragraphs, not two
-    ("length_constraints:nth_paragraph_first_word",
-     {"num_paragraphs": 2, "nth_paragraph": 2, "first_word": "太白金星"},
-     "第一段。\n\n太白金星来了。", True),
-    ("length_constraints:nth_paragraph_first_word",
-     {"num_paragraphs": 2, "nth_paragraph": 1, "first_word": "then"},
-     '"Then" he said.\n\nMore.', True),
-    ("detectable_content:number_placeholders", {"num_placeholders": 2},
-     "Dear [name], at [address].", True),
+    (
+        "length_constraints:nth_paragraph_first_word",
+        {"num_paragraphs": 2, "nth_paragraph": 2, "first_word": "then"},
+        "First part.\n\nThen, the second.",
+        True,
+    ),
+    (
+        "length_constraints:nth_paragraph_first_word",
+        {"num_paragraphs": 2, "nth_paragraph": 2, "first_word": "then"},
+        "First part.\n\nThenceforth the second.",
+        False,
+    ),
+    (
+        "length_constraints:nth_paragraph_first_word",
+        {"num_paragraphs": 2, "nth_paragraph": 2, "first_word": "then"},
+        "First.\n\nThen two.\n\nThree.",
+        False,
+    ),  # three paragraphs, not two
+    (
+        "length_constraints:nth_paragraph_first_word",
+        {"num_paragraphs": 2, "nth_paragraph": 2, "first_word": "太白金星"},
+        "第一段。\n\n太白金星来了。",
+        True,
+    ),
+    (
+        "length_constraints:nth_paragraph_first_word",
+        {"num_paragraphs": 2, "nth_paragraph": 1, "first_word": "then"},
+        '"Then" he said.\n\nMore.',
+        True,
+    ),
+    ("detectable_content:number_placeholders", {"num_placeholders": 2}, "Dear [name], at [address].", True),
     ("detectable_content:number_placeholders", {"num_placeholders": 2}, "Dear [name].", False),
     ("detectable_content:postscript", {"postscript_marker": "P.S."}, "Body.\n\nP.S. Bye", True),
     ("detectable_content:postscript", {"postscript_marker": "P.S."}, "Body only.", False),
@@ -110,32 +117,42 @@ CASES = [
     ("detectable_content:postscript", {"postscript_marker": "Nota"}, "Texto\nNota: adiós", True),
     ("detectable_format:number_bullet_lists", {"num_bullets": 2}, "* a\n* b", True),
     ("detectable_format:number_bullet_lists", {"num_bullets": 2}, "* a\n* b\n- c", False),
-    ("detectable_format:number_highlighted_sections", {"num_highlights": 2},
-     "*one* and **two**", True),
-    ("detectable_format:number_highlighted_sections", {"num_highlights": 2},
-     "*one* and ** **", False),
+    ("detectable_format:number_highlighted_sections", {"num_highlights": 2}, "*one* and **two**", True),
+    ("detectable_format:number_highlighted_sections", {"num_highlights": 2}, "*one* and ** **", False),
     ("detectable_format:title", {}, "<<My Title>>\nText", True),
     ("detectable_format:title", {}, "<< >> text", False),
     ("detectable_format:json_format", {}, '```json\n{"a": 1}\n```', True),
     ("detectable_format:json_format", {}, 'Here: {"a": 1}', False),
-    ("detectable_format:multiple_sections", {"section_spliter": "Section", "num_sections": 2},
-     "Section 1\nA\nSection 2\nB", True),
-    ("detectable_format:multiple_sections", {"section_spliter": "Section", "num_sections": 2},
-     "Section 1\nA", False),
-    ("detectable_format:multiple_sections", {"section_spliter": "セクション ", "num_sections": 2},
-     "セクション 1\n内容\nセクション 2\n内容", True),
+    (
+        "detectable_format:multiple_sections",
+        {"section_spliter": "Section", "num_sections": 2},
+        "Section 1\nA\nSection 2\nB",
+        True,
+    ),
+    ("detectable_format:multiple_sections", {"section_spliter": "Section", "num_sections": 2}, "Section 1\nA", False),
+    (
+        "detectable_format:multiple_sections",
+        {"section_spliter": "セクション ", "num_sections": 2},
+        "セクション 1\n内容\nセクション 2\n内容",
+        True,
+    ),
     ("detectable_format:constrained_response", {}, "My answer is yes.", True),
     ("detectable_format:constrained_response", {}, "Yes.", False),
-    ("change_case:capital_word_frequency", {"capital_frequency": 2, "capital_relation": AT_LEAST},
-     "THE BIG dog", True),
-    ("change_case:capital_word_frequency", {"capital_frequency": 2, "capital_relation": AT_LEAST},
-     "The big DOG", False),
-    ("change_case:capital_word_frequency", {"capital_frequency": 2, "capital_relation": AT_LEAST},
-     "这是AI和NLP", True),  # Latin runs inside Chinese are words of their own
-    ("startend:end_checker", {"end_phrase": "Any other questions?"},
-     'Text. Any other questions?"', True),
-    ("startend:end_checker", {"end_phrase": "Any other questions?"},
-     "Any other questions? Yes.", False),
+    ("change_case:capital_word_frequency", {"capital_frequency": 2, "capital_relation": AT_LEAST}, "THE BIG dog", True),
+    (
+        "change_case:capital_word_frequency",
+        {"capital_frequency": 2, "capital_relation": AT_LEAST},
+        "The big DOG",
+        False,
+    ),
+    (
+        "change_case:capital_word_frequency",
+        {"capital_frequency": 2, "capital_relation": AT_LEAST},
+        "这是AI和NLP",
+        True,
+    ),  # Latin runs inside Chinese are words of their own
+    ("startend:end_checker", {"end_phrase": "Any other questions?"}, 'Text. Any other questions?"', True),
+    ("startend:end_checker", {"end_phrase": "Any other questions?"}, "Any other questions? Yes.", False),
     ("startend:end_checker", {"end_phrase": "ありますか?"}, "他にありますか？", True),
     ("startend:quotation", {}, '"quoted"', True),
     ("startend:quotation", {}, 'not "quoted"', False),
@@ -145,10 +162,8 @@ CASES = [
     ("punctuation:no_comma", {}, "a, b", False),
     ("punctuation:no_comma", {}, "甲，乙", False),
     ("punctuation:no_comma", {}, "أ، ب", False),
-    ("combination:repeat_prompt", {"prompt_to_repeat": "Write a poem."},
-     "write a poem. Here it is", True),
-    ("combination:repeat_prompt", {"prompt_to_repeat": "Write a poem."},
-     "Sure! Write a poem.", False),
+    ("combination:repeat_prompt", {"prompt_to_repeat": "Write a poem."}, "write a poem. Here it is", True),
+    ("combination:repeat_prompt", {"prompt_to_repeat": "Write a poem."}, "Sure! Write a poem.", False),
     ("combination:two_responses", {}, "A\n******\nB", True),
     ("combination:two_responses", {}, "A\n******\nA", False),
     ("combination:two_responses", {}, "A\n******\n\n******\nB", False),
@@ -163,24 +178,28 @@ def test_checker_hand_cases(instruction_id, kwargs, response, expected):
 def test_every_checker_has_a_passing_and_a_failing_case():
     passing = {case[0] for case in CASES if case[3] is True}
     failing = {case[0] for case in CASES if case[3] is False}
-    untested = set(SUPPORTED_INSTRUCTIONS) - {"language:response_language",
-                                              "change_case:english_capital",
-                                              "change_case:english_lowercase"}
+    untested = set(SUPPORTED_INSTRUCTIONS) - {
+        "language:response_language",
+        "change_case:english_capital",
+        "change_case:english_lowercase",
+    }
     assert untested <= passing and untested <= failing
     assert len(SUPPORTED_INSTRUCTIONS) == 25
 
 
-@pytest.mark.parametrize(("expected", "detected", "result"), [
-    ("es", "es", True),
-    ("es", "pt", False),
-    ("zh-cn", "zh", True),     # an identifier without regions
-    ("zh-cn", "zh-tw", False),  # both regions given: they must agree
-    ("es", None, None),        # the identifier cannot tell
-])
+@pytest.mark.parametrize(
+    ("expected", "detected", "result"),
+    [
+        ("es", "es", True),
+        ("es", "pt", False),
+        ("zh-cn", "zh", True),  # an identifier without regions
+        ("zh-cn", "zh-tw", False),  # both regions given: they must agree
+        ("es", None, None),  # the identifier cannot tell
+    ],
+)
 def test_response_language_uses_the_injected_identifier(expected, detected, result):
     kwargs = {"language": expected}
-    assert outcome("language:response_language", kwargs, "Texto", identify=always(detected))[0] \
-        is result
+    assert outcome("language:response_language", kwargs, "Texto", identify=always(detected))[0] is result
 
 
 def test_language_checks_are_unverifiable_without_an_identifier():
@@ -190,38 +209,47 @@ def test_language_checks_are_unverifiable_without_an_identifier():
     assert outcome("change_case:english_capital", {}, "Hello World")[0] is False
 
 
-@pytest.mark.parametrize(("instruction_id", "response", "detected", "expected"), [
-    ("change_case:english_capital", "HELLO WORLD", "en", True),
-    ("change_case:english_capital", "HOLA MUNDO", "es", False),
-    ("change_case:english_lowercase", "hello world", "en", True),
-    ("change_case:english_lowercase", "Hello world", "en", False),
-])
+@pytest.mark.parametrize(
+    ("instruction_id", "response", "detected", "expected"),
+    [
+        ("change_case:english_capital", "HELLO WORLD", "en", True),
+        ("change_case:english_capital", "HOLA MUNDO", "es", False),
+        ("change_case:english_lowercase", "hello world", "en", True),
+        ("change_case:english_lowercase", "Hello world", "en", False),
+    ],
+)
 def test_english_case_checks(instruction_id, response, detected, expected):
     assert outcome(instruction_id, {}, response, identify=always(detected))[0] is expected
 
 
-@pytest.mark.parametrize(("text", "n_words"), [
-    ("The quick brown fox's tail.", 6),  # an apostrophe splits, as \w+ does
-    ("我喜欢猫。", 4),
-    ("コーヒーを飲む", 7),
-    ("हिन्दी भाषा", 2),  # vowel signs and viramas stay inside the word
-    ("مَرْحَبًا بالعالم", 2),  # so do Arabic vowel marks
-    ("안녕하세요 세계", 2),
-    ("", 0),
-])
+@pytest.mark.parametrize(
+    ("text", "n_words"),
+    [
+        ("The quick brown fox's tail.", 6),  # an apostrophe splits, as \w+ does
+        ("我喜欢猫。", 4),
+        ("コーヒーを飲む", 7),
+        ("हिन्दी भाषा", 2),  # vowel signs and viramas stay inside the word
+        ("مَرْحَبًا بالعالم", 2),  # so do Arabic vowel marks
+        ("안녕하세요 세계", 2),
+        ("", 0),
+    ],
+)
 def test_count_words(text, n_words):
     assert count_words(text) == n_words
 
 
-@pytest.mark.parametrize(("text", "n_sentences"), [
-    ("Hello world. It costs 3.5 euros! Really?", 3),
-    ('He said "stop." Then left.', 2),
-    ("我喜欢猫。你呢？好的", 3),
-    ("مرحبا؟ نعم.", 2),
-    ("यह एक वाक्य है। दूसरा।", 2),
-    ("No terminator at all", 1),
-    ("...", 0),
-])
+@pytest.mark.parametrize(
+    ("text", "n_sentences"),
+    [
+        ("Hello world. It costs 3.5 euros! Really?", 3),
+        ('He said "stop." Then left.', 2),
+        ("我喜欢猫。你呢？好的", 3),
+        ("مرحبا؟ نعم.", 2),
+        ("यह एक वाक्य है। दूसरा।", 2),
+        ("No terminator at all", 1),
+        ("...", 0),
+    ],
+)
 def test_count_sentences(text, n_sentences):
     assert count_sentences(text) == n_sentences
 
@@ -231,11 +259,14 @@ def test_empty_response_follows_nothing():
     assert outcome("language:response_language", {"language": "en"}, "") == (False, False)
 
 
-@pytest.mark.parametrize(("instruction_id", "kwargs", "response"), [
-    ("punctuation:no_comma", {}, "Sure, here it is:\nNo commas in the body"),  # first line
-    ("startend:quotation", {}, '*"quoted"*'),  # markdown stars
-    ("startend:end_checker", {"end_phrase": "Bye."}, "Text. Bye.\nHope this helps, friend!"),
-])
+@pytest.mark.parametrize(
+    ("instruction_id", "kwargs", "response"),
+    [
+        ("punctuation:no_comma", {}, "Sure, here it is:\nNo commas in the body"),  # first line
+        ("startend:quotation", {}, '*"quoted"*'),  # markdown stars
+        ("startend:end_checker", {"end_phrase": "Bye."}, "Text. Bye.\nHope this helps, friend!"),
+    ],
+)
 def test_loose_forgives_what_strict_does_not(instruction_id, kwargs, response):
     assert outcome(instruction_id, kwargs, response) == (False, True)
 
@@ -243,8 +274,7 @@ def test_loose_forgives_what_strict_does_not(instruction_id, kwargs, response):
 def test_prompt_level_is_decided_by_any_failure_and_undecided_otherwise():
     ids = ("punctuation:no_comma", "language:response_language")
     kwargs = ({}, {"language": "fr"})
-    records = [IFEvalRecord(key=k, prompt="p", instruction_id_list=ids, kwargs=kwargs)
-               for k in range(3)]
+    records = [IFEvalRecord(key=k, prompt="p", instruction_id_list=ids, kwargs=kwargs) for k in range(3)]
     responses = ["Oui, bien sûr.", "Oui bien sûr.", "Oui bien sûr."]
     without = score_ifeval(records[:2], responses[:2])  # the language cannot be checked
     assert without.prompt_strict.tolist() == [False, pd.NA]
@@ -257,9 +287,9 @@ def test_prompt_level_is_decided_by_any_failure_and_undecided_otherwise():
 
 
 def test_unknown_instruction_ids_are_reported_not_dropped():
-    record = IFEvalRecord(key=7, prompt="p",
-                          instruction_id_list=("ja:letters:furigana", "en:punctuation:no_comma"),
-                          kwargs=({}, {}))
+    record = IFEvalRecord(
+        key=7, prompt="p", instruction_id_list=("ja:letters:furigana", "en:punctuation:no_comma"), kwargs=({}, {})
+    )
     row = score_ifeval([record], ["テキスト"]).iloc[0]
     assert row.unknown_instructions == ["ja:letters:furigana"]
     assert row.strict == [None, True]  # the "en:" alias of M-IFEval is checked
@@ -269,15 +299,18 @@ def test_unknown_instruction_ids_are_reported_not_dropped():
     assert summary["inst_level_strict_acc"] == 1.0
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"num_words": 5}, "relation"),  # a missing argument
-    ({"num_words": 5, "relation": "au moins"}, "au moins"),  # a relation the reference lacks
-    ({"num_words": 5, "relation": AT_LEAST, "extra": 1}, "extra"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"num_words": 5}, "relation"),  # a missing argument
+        ({"num_words": 5, "relation": "au moins"}, "au moins"),  # a relation the reference lacks
+        ({"num_words": 5, "relation": AT_LEAST, "extra": 1}, "extra"),
+    ],
+)
 def test_invalid_kwargs_fail_loudly_naming_the_record(kwargs, message):
-    record = IFEvalRecord(key=42, prompt="p",
-                          instruction_id_list=("length_constraints:number_words",),
-                          kwargs=(kwargs,))
+    record = IFEvalRecord(
+        key=42, prompt="p", instruction_id_list=("length_constraints:number_words",), kwargs=(kwargs,)
+    )
     with pytest.raises(ValueError, match="record 42") as error:
         score_ifeval([record], ["text"])
     assert message in str(error.value)
@@ -298,29 +331,35 @@ def write_lines(path, lines):
     return path
 
 
-GOOD = json.dumps({"key": 1, "prompt": "Say hi.", "instruction_id_list": ["punctuation:no_comma"],
-                   "kwargs": [{}]})
+GOOD = json.dumps({"key": 1, "prompt": "Say hi.", "instruction_id_list": ["punctuation:no_comma"], "kwargs": [{}]})
 
 
 def test_loader_drops_null_kwargs_and_blank_lines(tmp_path):
-    hf_style = json.dumps({"key": 2, "prompt": "p",
-                           "instruction_id_list": ["length_constraints:number_words"],
-                           "kwargs": [{"num_words": 5, "relation": AT_LEAST, "keywords": None}]})
+    hf_style = json.dumps(
+        {
+            "key": 2,
+            "prompt": "p",
+            "instruction_id_list": ["length_constraints:number_words"],
+            "kwargs": [{"num_words": 5, "relation": AT_LEAST, "keywords": None}],
+        }
+    )
     records, report = load_ifeval_jsonl(write_lines(tmp_path / "a.jsonl", [GOOD, "", hf_style]))
     assert [r.key for r in records] == [1, 2]
     assert records[1].kwargs == ({"num_words": 5, "relation": AT_LEAST},)
     assert (report.n_lines, report.n_loaded, report.n_bad) == (2, 2, 0)
 
 
-@pytest.mark.parametrize(("line", "reason"), [
-    ('{"key": 1, "prompt": "p", "instruction_id_list": ["a"], "kwargs": [{}]', "invalid JSON"),
-    ('[1, 2]', "JSON object"),
-    ('{"key": 1, "prompt": "p", "instruction_id_list": ["a"]}', "missing field"),
-    ('{"key": "1", "prompt": "p", "instruction_id_list": [], "kwargs": []}', "key"),
-    ('{"key": 1, "prompt": "p", "instruction_id_list": ["a"], "kwargs": [{}, {}]}',
-     "2 entries for 1 instructions"),
-    ('{"key": 1, "prompt": "p", "instruction_id_list": ["a"], "kwargs": [3]}', "object or null"),
-])
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ('{"key": 1, "prompt": "p", "instruction_id_list": ["a"], "kwargs": [{}]', "invalid JSON"),
+        ("[1, 2]", "JSON object"),
+        ('{"key": 1, "prompt": "p", "instruction_id_list": ["a"]}', "missing field"),
+        ('{"key": "1", "prompt": "p", "instruction_id_list": [], "kwargs": []}', "key"),
+        ('{"key": 1, "prompt": "p", "instruction_id_list": ["a"], "kwargs": [{}, {}]}', "2 entries for 1 instructions"),
+        ('{"key": 1, "prompt": "p", "instruction_id_list": ["a"], "kwargs": [3]}', "object or null"),
+    ],
+)
 def test_loader_names_file_line_and_reason(tmp_path, line, reason):
     path = write_lines(tmp_path / "bad.jsonl", [GOOD, line])
     with pytest.raises(MalformedIFEvalFile, match=f"bad.jsonl:2: .*{reason}"):

@@ -6,13 +6,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import threading
-from collections import deque
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+from conftest import KEY_ENV, SECRET
 
-from cltbook.judge import (
+from cltbook.languages import UnknownLanguageError
+from cltbook.scoring.judge import (
     JUDGE_PROMPT_TEMPLATE,
     JudgeClient,
     JudgeConfig,
@@ -25,7 +24,6 @@ from cltbook.judge import (
     parse_rating,
     summarize_judgements,
 )
-from cltbook.languages import UnknownLanguageError
 
 # (judge reply, expected rating)
 RATING_CASES = [
@@ -84,9 +82,9 @@ def test_prompt_names_the_language_and_the_switch_rule():
     assert "the rating is 1, however good its content is" in user
     assert "Écris un haïku {sur} la mer." in user  # braces in the text survive formatting
     assert user.rstrip().endswith("where N is a single whole number from 1 to 5.")
-    assert user == JUDGE_PROMPT_TEMPLATE.format(language="French",
-                                                instruction="Écris un haïku {sur} la mer.",
-                                                response="Des vagues...")
+    assert user == JUDGE_PROMPT_TEMPLATE.format(
+        language="French", instruction="Écris un haïku {sur} la mer.", response="Des vagues..."
+    )
 
 
 def test_prompt_rejects_an_unknown_language():
@@ -95,8 +93,9 @@ def test_prompt_rejects_an_unknown_language():
 
 
 def test_summary_counts_failures_and_averages_parsed_ratings():
-    results = [JudgeResult(rating=r, raw_text="", parsed=r is not None, cached=False, attempts=1)
-               for r in (4, None, 2, None)]
+    results = [
+        JudgeResult(rating=r, raw_text="", parsed=r is not None, cached=False, attempts=1) for r in (4, None, 2, None)
+    ]
     summary = summarize_judgements(results)
     assert (summary.n_items, summary.n_parsed, summary.n_failed) == (4, 2, 2)
     assert summary.failure_rate == 0.5 and summary.mean_rating == 3.0
@@ -106,63 +105,10 @@ def test_summary_counts_failures_and_averages_parsed_ratings():
 # ---------------------------------------------------------------------------------------------
 # A real OpenAI-like server on 127.0.0.1
 
-SECRET = "sk-test-0123456789abcdef-never-write-me"
-KEY_ENV = "CLTBOOK_JUDGE_TEST_KEY"
-ITEMS = [JudgeItem("¿Cuál es la capital de Francia?", "La capital de Francia es París.", "es"),
-         JudgeItem("日本の首都は？", "The capital of Japan is Tokyo.", "ja")]
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """Records each request, then plays the next scripted reply: ("ok", text), ("status", code)
-    or ("drop",) to close the connection without an answer."""
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.recorded.append({"path": self.path, "headers": dict(self.headers),
-                                     "body": json.loads(body)})
-        action = self.server.script.popleft() if self.server.script else ("ok", "Rating: 3")
-        if action[0] == "drop":
-            self.close_connection = True
-            return
-        if action[0] == "status":
-            # Like OpenAI's 401, the error echoes (part of) the key it was given.
-            payload = {"error": {"message": f"Incorrect API key: {self.headers['Authorization']}"}}
-            self._send(action[1], payload)
-            return
-        self._send(200, {
-            "id": "chatcmpl-test", "object": "chat.completion", "created": 0,
-            "model": self.server.recorded[-1]["body"]["model"],
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": action[1]}}],
-            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-        })
-
-    def _send(self, status, payload):
-        data = json.dumps(payload).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        if status == 429:
-            self.send_header("Retry-After", "0")
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture()
-def server():
-    httpd = HTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.recorded, httpd.script = [], deque()
-    httpd.timeout = 5
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(timeout=5)
+ITEMS = [
+    JudgeItem("¿Cuál es la capital de Francia?", "La capital de Francia es París.", "es"),
+    JudgeItem("日本の首都は？", "The capital of Japan is Tokyo.", "ja"),
+]
 
 
 @pytest.fixture()
@@ -170,9 +116,15 @@ def make_client(server, monkeypatch, tmp_path):
     monkeypatch.setenv(KEY_ENV, SECRET)
 
     def make(max_attempts=4, cache=True, model="gpt-4o-test"):
-        config = JudgeConfig(model=model, base_url=f"http://127.0.0.1:{server.server_port}/v1/",
-                             api_key_env=KEY_ENV, max_attempts=max_attempts,
-                             backoff_initial_s=0.001, backoff_max_s=0.01, timeout_s=5)
+        config = JudgeConfig(
+            model=model,
+            base_url=f"http://127.0.0.1:{server.server_port}/v1/",
+            api_key_env=KEY_ENV,
+            max_attempts=max_attempts,
+            backoff_initial_s=0.001,
+            backoff_max_s=0.01,
+            timeout_s=5,
+        )
         return JudgeClient(config, cache_dir=tmp_path / "cache" if cache else None)
 
     return make
@@ -187,8 +139,7 @@ def assert_secret_absent(tmp_path, results):
         assert SECRET not in json.dumps(dataclasses.asdict(result), ensure_ascii=False)
 
 
-def test_sends_exactly_the_built_messages_with_the_key_from_the_environment(server, make_client,
-                                                                            tmp_path):
+def test_sends_exactly_the_built_messages_with_the_key_from_the_environment(server, make_client, tmp_path):
     server.script.extend([("ok", "Spanish, correct.\nRating: 5"), ("ok", "English.\nRating: 1")])
     results = make_client().judge(ITEMS)
     assert [r.rating for r in results] == [5, 1]
@@ -254,8 +205,7 @@ def test_cache_makes_a_rerun_free_and_keyless(server, make_client, monkeypatch, 
     assert all(r.cached and r.attempts == 0 for r in second)
     files = sorted((tmp_path / "cache").glob("*.json"))
     expected = sorted(
-        cache_key("gpt-4o-test", build_judge_messages(i.instruction, i.response, i.language))
-        + ".json" for i in ITEMS
+        cache_key("gpt-4o-test", build_judge_messages(i.instruction, i.response, i.language)) + ".json" for i in ITEMS
     )
     assert [f.name for f in files] == expected
     assert not [f for f in (tmp_path / "cache").iterdir() if not f.name.endswith(".json")]
@@ -291,8 +241,9 @@ def test_local_model_judge_gets_the_same_messages_and_caches(tmp_path):
     assert len(seen) == 2 and all(r.cached for r in again)
 
 
-@pytest.mark.parametrize("changes", [{"max_attempts": 0}, {"backoff_initial_s": -1},
-                                     {"timeout_s": 0}, {"api_key_env": "sk-abc123"}])
+@pytest.mark.parametrize(
+    "changes", [{"max_attempts": 0}, {"backoff_initial_s": -1}, {"timeout_s": 0}, {"api_key_env": "sk-abc123"}]
+)
 def test_config_rejects_bad_values(changes):
     with pytest.raises(ValueError):
         JudgeConfig(**changes)

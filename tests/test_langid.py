@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import pytest
 
-from cltbook.langid import UNDETERMINED, LanguageIdentifier
 from cltbook.languages import WORLD_LANGUAGES, UnknownLanguageError
+from cltbook.scoring.langid import UNDETERMINED, LanguageIdentifier
 
 FLORES_FILES = {
-    "en": "eng_Latn", "es": "spa_Latn", "fr": "fra_Latn", "ja": "jpn_Jpan",
-    "zh": "zho_Hans", "ar": "arb_Arab", "ko": "kor_Hang", "pt": "por_Latn",
+    "en": "eng_Latn",
+    "es": "spa_Latn",
+    "fr": "fra_Latn",
+    "ja": "jpn_Jpan",
+    "zh": "zho_Hans",
+    "ar": "arb_Arab",
+    "ko": "kor_Hang",
+    "pt": "por_Latn",
 }
 MIN_ACCURACY = 0.95
 
@@ -29,9 +35,7 @@ def test_accuracy_on_every_flores_devtest_sentence(identifier, reference):
     wrong. The table is printed (``-s``) and repeated in the failure message."""
     rows, failing = [], []
     for code, stem in FLORES_FILES.items():
-        sentences = (reference / "flores" / "devtest" / f"{stem}.devtest").read_text(
-            encoding="utf-8"
-        ).splitlines()
+        sentences = (reference / "flores" / "devtest" / f"{stem}.devtest").read_text(encoding="utf-8").splitlines()
         assert len(sentences) == 1012, stem
         labels = identifier.identify_many(sentences)
         accuracy = sum(label == code for label in labels) / len(labels)

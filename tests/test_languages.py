@@ -6,6 +6,7 @@ import dataclasses
 import re
 
 import pytest
+from conftest import REFERENCE
 
 from cltbook.languages import (
     LANGUAGES,
@@ -17,8 +18,6 @@ from cltbook.languages import (
     UnknownLanguageError,
     get_language,
 )
-
-from conftest import REFERENCE
 
 LM_EVAL_NOTES = REFERENCE / "mgsm" / "LM_EVAL_NOTES.md"
 
@@ -44,15 +43,21 @@ ANSWER_TEMPLATES = {
 
 def test_paper_split_is_the_eight_world_languages() -> None:
     assert WORLD_LANGUAGES == (PAPER_ANCHOR, *PAPER_SEEN, *PAPER_UNSEEN)
-    assert {code for code, language in LANGUAGES.items() if language.world_supported} == set(
-        WORLD_LANGUAGES
-    )
+    assert {code for code, language in LANGUAGES.items() if language.world_supported} == set(WORLD_LANGUAGES)
 
 
 @pytest.mark.parametrize(
     ("code", "script_group"),
-    [("en", "latin"), ("es", "latin"), ("fr", "latin"), ("pt", "latin"),
-     ("ja", "non_latin"), ("zh", "non_latin"), ("ko", "non_latin"), ("ar", "non_latin")],
+    [
+        ("en", "latin"),
+        ("es", "latin"),
+        ("fr", "latin"),
+        ("pt", "latin"),
+        ("ja", "non_latin"),
+        ("zh", "non_latin"),
+        ("ko", "non_latin"),
+        ("ar", "non_latin"),
+    ],
 )
 def test_paper_languages_have_their_script_group(code: str, script_group: str) -> None:
     assert get_language(code).script_group == script_group
@@ -78,9 +83,18 @@ def test_every_answer_template_has_one_slot(code: str) -> None:
 
 @pytest.mark.parametrize(
     ("code", "digits"),
-    [("ar", "٠١٢٣٤٥٦٧٨٩"), ("ja", "０１２３４５６７８９"), ("zh", "０１２３４５６７８９"),
-     ("bn", "০১২৩৪৫৬৭৮৯"), ("te", "౦౧౨౩౪౫౬౭౮౯"), ("th", "๐๑๒๓๔๕๖๗๘๙"),
-     ("en", None), ("es", None), ("fr", None), ("ru", None)],
+    [
+        ("ar", "٠١٢٣٤٥٦٧٨٩"),
+        ("ja", "０１２３４５６７８９"),
+        ("zh", "０１２３４５６７８９"),
+        ("bn", "০১২৩৪৫৬৭৮৯"),
+        ("te", "౦౧౨౩౪౫౬౭౮౯"),
+        ("th", "๐๑๒๓๔๕๖๗๘๙"),
+        ("en", None),
+        ("es", None),
+        ("fr", None),
+        ("ru", None),
+    ],
 )
 def test_native_digits(code: str, digits: str | None) -> None:
     assert get_language(code).numbers.native_digits == digits
@@ -88,8 +102,15 @@ def test_native_digits(code: str, digits: str | None) -> None:
 
 @pytest.mark.parametrize(
     ("code", "thousands", "decimal"),
-    [("en", ",", "."), ("es", ".", ","), ("pt", ".", ","), ("de", ".", ","),
-     ("fr", "\u202f", ","), ("ru", "\u00a0", ","), ("ar", "\u066c", "\u066b")],
+    [
+        ("en", ",", "."),
+        ("es", ".", ","),
+        ("pt", ".", ","),
+        ("de", ".", ","),
+        ("fr", "\u202f", ","),
+        ("ru", "\u00a0", ","),
+        ("ar", "\u066c", "\u066b"),
+    ],
 )
 def test_number_conventions(code: str, thousands: str, decimal: str) -> None:
     numbers = get_language(code).numbers
@@ -115,13 +136,11 @@ def test_mgsm_prompt_prefixes_match_lm_eval() -> None:
     assert set(prefixes) == set(MGSM_LANGUAGES)
     # lm-eval's Russian answer prefix drops a space ("Пошаговоерешение:"); we keep the exemplars'.
     prefixes["ru"] = (prefixes["ru"][0], "Пошаговое решение:")
-    ours = {code: (get_language(code).question_prefix, get_language(code).answer_prefix)
-            for code in MGSM_LANGUAGES}
+    ours = {code: (get_language(code).question_prefix, get_language(code).answer_prefix) for code in MGSM_LANGUAGES}
     assert ours == prefixes
 
 
-@pytest.mark.parametrize(("bad", "hint"), [("sp", "es"), ("jp", "ja"), ("EN", "en"),
-                                           ("pt-BR", "pt"), ("german", "de")])
+@pytest.mark.parametrize(("bad", "hint"), [("sp", "es"), ("jp", "ja"), ("EN", "en"), ("pt-BR", "pt"), ("german", "de")])
 def test_unknown_code_names_it_and_suggests(bad: str, hint: str) -> None:
     with pytest.raises(UnknownLanguageError) as caught:
         get_language(bad)
@@ -138,8 +157,12 @@ def test_unknown_code_without_close_match_lists_known_codes() -> None:
 
 @pytest.mark.parametrize(
     "change",
-    [{"answer_template": "The answer is {} or {}."}, {"answer_template": "The answer is N."},
-     {"answer_template": "{} is the answer."}, {"script_group": "latin"}],
+    [
+        {"answer_template": "The answer is {} or {}."},
+        {"answer_template": "The answer is N."},
+        {"answer_template": "{} is the answer."},
+        {"script_group": "latin"},
+    ],
 )
 def test_inconsistent_language_is_rejected(change: dict[str, str]) -> None:
     with pytest.raises(ValueError):

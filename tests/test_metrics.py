@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cltbook import metrics
+from cltbook.report import metrics
 
 PAPER_LANGUAGES = ["en", "es", "fr", "ja", "zh", "ar", "ko", "pt"]
 
@@ -98,8 +98,7 @@ def over_n(seen_values, unseen_values) -> pd.DataFrame:
     for point, (seen, unseen) in enumerate(zip(seen_values, unseen_values, strict=True)):
         values = {"en": 9.0, "es": seen, "fr": 0, "ja": 0, "zh": 0, "ar": unseen, "ko": 0, "pt": 0}
         rows += [
-            {"n_per_language": 100 * point, "language": language, "value": value}
-            for language, value in values.items()
+            {"n_per_language": 100 * point, "language": language, "value": value} for language, value in values.items()
         ]
     return pd.DataFrame(rows)
 
@@ -201,8 +200,13 @@ def test_bootstrap_rejects_bad_shapes_and_levels():
 def test_bootstrap_of_a_numeric_frame_resamples_whole_item_rows_like_iloc():
     """The frame fast path draws the same item rows as resampling with .iloc would."""
     rng = np.random.default_rng(3)
-    frame = pd.concat({"a": pd.DataFrame(rng.random((30, 3)), columns=["es", "fr", "ja"]),
-                       "b": pd.DataFrame(rng.integers(0, 2, (30, 3)), columns=["es", "fr", "ja"])}, axis=1)
+    frame = pd.concat(
+        {
+            "a": pd.DataFrame(rng.random((30, 3)), columns=["es", "fr", "ja"]),
+            "b": pd.DataFrame(rng.integers(0, 2, (30, 3)), columns=["es", "fr", "ja"]),
+        },
+        axis=1,
+    )
 
     def statistic(t):
         return float(t["a"].to_numpy().mean() - t["b"].to_numpy().mean())

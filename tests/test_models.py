@@ -4,11 +4,10 @@ import json
 
 import pytest
 
-from cltbook.config import BaseModelConfig, WorldConfig
+from cltbook.config import BaseModelConfig, WorldConfig, base_model_key
 from cltbook.languages import WORLD_LANGUAGES
-from cltbook.models import (
+from cltbook.pipeline.models import (
     MODEL_SIZES,
-    base_model_key,
     load_model,
     parameter_counts,
     train_tokenizer,
@@ -64,7 +63,7 @@ def test_base_model_is_cached_by_its_config(tmp_path):
 def test_sizes_span_an_order_of_magnitude():
     from transformers import LlamaForCausalLM
 
-    from cltbook.models import llama_config
+    from cltbook.pipeline.models import llama_config
 
     class FakeTokenizer:
         bos_token_id, eos_token_id, pad_token_id = 1, 2, 0
@@ -80,7 +79,7 @@ def test_sizes_span_an_order_of_magnitude():
 def test_the_world_card_describes_corpus_loss_and_overlap(tmp_path):
     import numpy as np
 
-    from cltbook import worldcard
+    from cltbook.pipeline import worldcard
 
     folder = world_base_model(TINY_WORLD, TINY_MODEL, tmp_path)
     model, tok = load_model(folder)
@@ -103,8 +102,8 @@ def test_the_world_card_describes_corpus_loss_and_overlap(tmp_path):
 
 BUILD_SCRIPT = """
 import sys
-from cltbook.config import BaseModelConfig, WorldConfig
-from cltbook.models import world_base_model
+from cltbook.config import BaseModelConfig, WorldConfig, base_model_key
+from cltbook.pipeline.models import world_base_model
 import torch
 torch.set_num_threads(1)
 world_base_model(WorldConfig(corpus_documents=300, vocab_size=400),
@@ -121,10 +120,12 @@ def test_two_fresh_processes_build_byte_identical_models(tmp_path):
     digests = []
     for name in ("a", "b"):
         subprocess.run([sys.executable, "-c", BUILD_SCRIPT, str(tmp_path / name)], check=True)
-        (folder,) = [
-            p for p in (tmp_path / name / "base_models").iterdir() if p.is_dir()]
-        files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())
-                 if p.name in ("model.safetensors", "tokenizer.json", "config.json")}
+        (folder,) = [p for p in (tmp_path / name / "base_models").iterdir() if p.is_dir()]
+        files = {
+            p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.iterdir())
+            if p.name in ("model.safetensors", "tokenizer.json", "config.json")
+        }
         digests.append(files)
     assert len(digests[0]) == 3 and digests[0] == digests[1]
 
@@ -133,11 +134,20 @@ def _tiny_hf_folder(folder, tokenizer, architecture: str = "llama"):
     """A random causal LM of ``architecture`` saved like a hub checkpoint."""
     from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
 
-    config_class, model_class = {"llama": (LlamaConfig, LlamaForCausalLM),
-                                 "qwen2": (Qwen2Config, Qwen2ForCausalLM)}[architecture]
-    model = model_class(config_class(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
-                                     num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1,
-                                     pad_token_id=tokenizer.pad_token_id))
+    config_class, model_class = {"llama": (LlamaConfig, LlamaForCausalLM), "qwen2": (Qwen2Config, Qwen2ForCausalLM)}[
+        architecture
+    ]
+    model = model_class(
+        config_class(
+            vocab_size=len(tokenizer),
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            num_key_value_heads=1,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+    )
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
@@ -168,10 +178,12 @@ def test_unsloth_without_cuda_says_what_to_do(monkeypatch):
     import torch
 
     from cltbook.config import TrainingConfig
-    from cltbook.train import load_with_unsloth
+    from cltbook.pipeline.models import load_with_unsloth
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(RuntimeError, match="training.backend: 'unsloth' needs a CUDA GPU and none is visible; use backend: torch"):
+    with pytest.raises(
+        RuntimeError, match="training.backend: 'unsloth' needs a CUDA GPU and none is visible; use backend: torch"
+    ):
         load_with_unsloth("any/model", BaseModelConfig(), TrainingConfig(backend="unsloth"))
 
 

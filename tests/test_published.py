@@ -5,11 +5,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from cltbook import metrics, published
-from cltbook.languages import PAPER_SEEN, PAPER_UNSEEN
-
 from conftest import REFERENCE
+
+from cltbook.languages import PAPER_SEEN, PAPER_UNSEEN
+from cltbook.report import metrics, published
 
 PAPER = REFERENCE / "paper"
 needs_reference = pytest.mark.skipif(
@@ -25,7 +24,7 @@ def test_carried_table_has_one_row_per_printed_number():
 
 
 def test_carried_table_lives_in_the_package():
-    assert Path(str(published.DATA_FILE)).parent == Path(published.__file__).parent / "resources"
+    assert Path(str(published.DATA_FILE)).parent == Path(published.__file__).parents[1] / "resources"
 
 
 @needs_reference
@@ -53,9 +52,7 @@ def test_roles_follow_each_tables_own_mix():
     frame = published.published_frame()
     latin_mix = frame[frame["train_langs"] == published.LATIN_MIX]
     assert set(latin_mix.loc[latin_mix["role"] == "seen", "language"]) == {"es", "fr"}
-    assert set(latin_mix.loc[latin_mix["role"] == "unseen", "language"]) == {
-        "ja", "zh", "ar", "ko", "pt"
-    }
+    assert set(latin_mix.loc[latin_mix["role"] == "unseen", "language"]) == {"ja", "zh", "ar", "ko", "pt"}
     assert set(frame.loc[frame["role"] == "anchor", "language"]) == {"en"}
     scripts = frame.drop_duplicates("language").set_index("language")["script_group"]
     assert scripts["pt"] == "latin" and scripts["ko"] == "non_latin"
@@ -99,9 +96,7 @@ def test_the_books_definition_is_the_one_the_papers_figures_imply():
 def test_gap_readings_table_lists_every_reading():
     readings = published.gap_readings_table()
     assert len(readings) == 6 * 7  # 6 stated figures × 7 readings
-    seven_b_if = readings[
-        (readings["model"] == "aya23-7b") & (readings["task"] == "instruction_following")
-    ]
+    seven_b_if = readings[(readings["model"] == "aya23-7b") & (readings["task"] == "instruction_following")]
     assert seven_b_if.set_index("reading").loc["ratio: points", "value"] == pytest.approx(
         100 * (3.8386 / 4.18 - 3.5614 / 4.19), abs=0.01
     )
@@ -123,9 +118,14 @@ def test_regression_refuses_an_unknown_task():
 def english_only_rows(task, model_family, model_size_b, language):
     """The carried rows of single-task English-only runs, read straight from the CSV."""
     rows = pd.read_csv(Path(str(published.DATA_FILE)))
-    return rows[(rows["task"] == task) & (rows["model_family"] == model_family)
-                & (rows["model_size_b"] == model_size_b) & (rows["language"] == language)
-                & (rows["setting"] == "single") & (rows["n_per_language"] == 0)]
+    return rows[
+        (rows["task"] == task)
+        & (rows["model_family"] == model_family)
+        & (rows["model_size_b"] == model_size_b)
+        & (rows["language"] == language)
+        & (rows["setting"] == "single")
+        & (rows["n_per_language"] == 0)
+    ]
 
 
 def test_noise_floor_finds_the_repeated_english_only_runs():
@@ -145,8 +145,7 @@ def test_noise_floor_finds_the_repeated_english_only_runs():
 def test_noise_floor_averages_use_the_full_mix_roles_in_every_repeat():
     floor = published.noise_floor().set_index(["task", "model", "quantity"])
     by_language = {
-        language: english_only_rows("summarization", "aya23", 7, language)
-        .set_index("table")["value"]
+        language: english_only_rows("summarization", "aya23", 7, language).set_index("table")["value"]
         for language in ("en", *PAPER_SEEN, *PAPER_UNSEEN)
     }
     seen = sum(by_language[language] for language in PAPER_SEEN) / len(PAPER_SEEN)
@@ -155,20 +154,21 @@ def test_noise_floor_averages_use_the_full_mix_roles_in_every_repeat():
     assert gap["spread"] == pytest.approx((seen - unseen).max() - (seen - unseen).min())
     mean = (seen * len(PAPER_SEEN) + unseen * len(PAPER_UNSEEN)) / 7
     ratio = floor.loc[("summarization", "aya23-7b", "relative_to_en")]
-    assert ratio["spread"] == pytest.approx((mean / by_language["en"]).max()
-                                            - (mean / by_language["en"]).min())
+    assert ratio["spread"] == pytest.approx((mean / by_language["en"]).max() - (mean / by_language["en"]).min())
 
 
 def test_noise_floor_summary_has_every_single_task_model():
     summary = published.noise_floor_summary().set_index(["task", "model"])
     assert len(summary) == 3 * 3
-    assert set(summary.index[summary["runs"] > 1]) == {
-        (task, "aya23-7b") for task in published.TASK_ABBREVIATION
-    }
+    assert set(summary.index[summary["runs"] > 1]) == {(task, "aya23-7b") for task in published.TASK_ABBREVIATION}
     floor = published.noise_floor()
     row = summary.loc[("math_reasoning", "aya23-7b")]
-    spreads = floor.loc[(floor["task"] == "math_reasoning") & (floor["model"] == "aya23-7b")
-                        & floor["quantity"].isin(["en", *PAPER_SEEN, *PAPER_UNSEEN]), "spread"]
+    spreads = floor.loc[
+        (floor["task"] == "math_reasoning")
+        & (floor["model"] == "aya23-7b")
+        & floor["quantity"].isin(["en", *PAPER_SEEN, *PAPER_UNSEEN]),
+        "spread",
+    ]
     assert len(spreads) == 8
     assert row["median_language_spread"] == pytest.approx(spreads.median())
     assert row["widest_language_spread"] == pytest.approx(spreads.max())

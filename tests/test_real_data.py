@@ -1,4 +1,4 @@
-"""Real data in a run (cltbook.real, cltbook.evaluate): mixtures for all three tasks from real
+"""Real data in a run (cltbook.data.real, cltbook.pipeline.evaluate): mixtures for all three tasks from real
 files, missing languages and bad records in the reports, k-shot prompts, the real-text scorers
 (XL-Sum ROUGE-L, IFEval checks, the judge over HTTP) and the config rules for sources."""
 
@@ -8,29 +8,35 @@ import math
 import shutil
 
 import pytest
+from conftest import KEY_ENV, SECRET
+from real_sources import flores, write_sharegpt, write_xlsum
 
 from cltbook.config import ConfigError, run_config
-from cltbook.data import build_mixture
-from cltbook.datasets import DataFileError
-from cltbook.evaluate import score, score_outputs, scoring_provenance
-from cltbook.ifeval import IFEvalRecord
-from cltbook.judge import build_judge_messages
-from cltbook.real import RealScoring
-from cltbook.rouge import rouge_l_xlsum
+from cltbook.data.datasets import DataFileError
+from cltbook.data.mixture import build_mixture
+from cltbook.data.real import RealScoring
+from cltbook.pipeline.evaluate import score, score_outputs, scoring_provenance
+from cltbook.scoring.ifeval import IFEvalRecord
+from cltbook.scoring.judge import build_judge_messages
+from cltbook.scoring.rouge import rouge_l_xlsum
 from cltbook.world import LeakError
-
-from real_sources import flores, write_sharegpt, write_xlsum
-from test_judge import KEY_ENV, SECRET, server  # noqa: F401  (server is a fixture)
 
 
 def real_config(tasks, train, evaluation, **overrides):
     data = {"source": "real", "train": train, "evaluation": evaluation, **overrides.pop("data", {})}
-    return run_config({
-        "study": "real-test", "tasks": tasks, "seen_languages": ["es"], "unseen_languages": ["ja", "ko"],
-        "data": data, "mixture": {"anchor_examples": 6, "n_per_language": 4},
-        "training": {"validation_per_language": 2}, "evaluation": {"items_per_language": 3},
-        **overrides,
-    })
+    return run_config(
+        {
+            "study": "real-test",
+            "tasks": tasks,
+            "seen_languages": ["es"],
+            "unseen_languages": ["ja", "ko"],
+            "data": data,
+            "mixture": {"anchor_examples": 6, "n_per_language": 4},
+            "training": {"validation_per_language": 2},
+            "evaluation": {"items_per_language": 3},
+            **overrides,
+        }
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -39,21 +45,20 @@ def real_config(tasks, train, evaluation, **overrides):
 
 @pytest.fixture()
 def xlsum(reference, tmp_path):
-    return write_xlsum(reference, tmp_path / "xlsum", {"en": (10, 4), "es": (10, 4), "ja": (0, 4)},
-                       bad_line={"es": 5})
+    return write_xlsum(reference, tmp_path / "xlsum", {"en": (10, 4), "es": (10, 4), "ja": (0, 4)}, bad_line={"es": 5})
 
 
 def summarization_config(xlsum, **data):
-    return real_config(["summarization"],
-                       {"summarization": {"loader": "xlsum", "path": str(xlsum), "split": "train",
-                                          "max_input_chars": 400}},
-                       {"summarization": {"loader": "xlsum", "path": str(xlsum), "split": "test"}},
-                       data=data)
+    return real_config(
+        ["summarization"],
+        {"summarization": {"loader": "xlsum", "path": str(xlsum), "split": "train", "max_input_chars": 400}},
+        {"summarization": {"loader": "xlsum", "path": str(xlsum), "split": "test"}},
+        data=data,
+    )
 
 
 def test_summarization_mixture_reports_missing_languages_and_bad_records(xlsum):
-    mixture = build_mixture(summarization_config(xlsum, on_bad_record="skip_and_report",
-                                                 max_bad_fraction=0.2))
+    mixture = build_mixture(summarization_config(xlsum, on_bad_record="skip_and_report", max_bad_fraction=0.2))
     train_report = mixture.reports["train.summarization"]
     [bad] = train_report["bad_records"]
     assert (bad["file"], bad["line"]) == (str(xlsum / "spanish_train.jsonl"), 5)
@@ -79,8 +84,12 @@ def test_a_bad_record_stops_the_run_in_error_mode_naming_file_and_line(xlsum):
 
 def test_training_on_evaluation_items_is_caught(xlsum):
     source = {"loader": "xlsum", "path": str(xlsum), "split": "train"}
-    config = real_config(["summarization"], {"summarization": source}, {"summarization": source},
-                         data={"on_bad_record": "skip_and_report", "max_bad_fraction": 0.2})
+    config = real_config(
+        ["summarization"],
+        {"summarization": source},
+        {"summarization": source},
+        data={"on_bad_record": "skip_and_report", "max_bad_fraction": 0.2},
+    )
     with pytest.raises(LeakError, match="also training items"):
         build_mixture(config)
 
@@ -91,10 +100,13 @@ def test_mgsm_is_8_shot_where_exemplars_exist_and_missing_languages_are_recorded
     # a Portuguese evaluation set (English items under another name): MGSM has no pt exemplars
     (folder / "mgsm_pt.tsv").write_text((folder / "mgsm_en.tsv").read_text(encoding="utf-8"), encoding="utf-8")
     source = {"loader": "mgsm", "path": str(folder)}
-    config = real_config(["math_reasoning"], {"math_reasoning": source}, {"math_reasoning": source},
-                         unseen_languages=["ar", "ko", "pt"],
-                         data={"few_shot": 8, "exemplars": str(folder / "mgsm_exemplars.jsonl"),
-                               "allow_eval_in_train": True})
+    config = real_config(
+        ["math_reasoning"],
+        {"math_reasoning": source},
+        {"math_reasoning": source},
+        unseen_languages=["ar", "ko", "pt"],
+        data={"few_shot": 8, "exemplars": str(folder / "mgsm_exemplars.jsonl"), "allow_eval_in_train": True},
+    )
     mixture = build_mixture(config)
     report = mixture.reports["evaluation.math_reasoning"]
     assert report["missing_languages"] == ["ar", "ko"]
@@ -118,9 +130,15 @@ def ifeval_config(reference, tmp_path, marco, **data):
     return real_config(
         ["instruction_following"],
         {"instruction_following": {"loader": "sharegpt", "path": str(chats)}},
-        {"instruction_following": {"loader": "ifeval", "path": str(marco),
-                                   "files": {"es": "es_local.jsonl", "zh": "zh_local.jsonl"}}},
-        unseen_languages=["ja", "zh"], data={"on_bad_record": "skip_and_report", **data},
+        {
+            "instruction_following": {
+                "loader": "ifeval",
+                "path": str(marco),
+                "files": {"es": "es_local.jsonl", "zh": "zh_local.jsonl"},
+            }
+        },
+        unseen_languages=["ja", "zh"],
+        data={"on_bad_record": "skip_and_report", **data},
     )
 
 
@@ -129,7 +147,9 @@ def test_ifeval_prompts_per_language_file_with_their_records(reference, tmp_path
     report = mixture.reports["evaluation.instruction_following"]
     # both real defects of Marco-Bench-MIF's local sets, in the order read (en, es, ja, zh)
     assert [(bad["file"], bad["line"]) for bad in report["bad_records"]] == [
-        (str(marco / "es_local.jsonl"), 286), (str(marco / "zh_local.jsonl"), 15)]
+        (str(marco / "es_local.jsonl"), 286),
+        (str(marco / "zh_local.jsonl"), 15),
+    ]
     assert "kwargs has 3 entries for 2 instructions" in report["bad_records"][0]["reason"]
     assert report["n_bad_records"] == 2 and report["missing_languages"] == []
     assert report["rows_per_language"] == {"en": 541, "es": 540, "ja": 541, "zh": 540}
@@ -176,16 +196,30 @@ def test_summaries_are_scored_with_xlsum_rouge_and_switch_aware(reference):
 def summary(target, language):
     from cltbook.example import Example
 
-    return Example("summarization", language, "x-1", "article\nResumen:", " " + target,
-                   checks=(RealScoring(LANGUAGES),), source="real")
+    return Example(
+        "summarization",
+        language,
+        "x-1",
+        "article\nResumen:",
+        " " + target,
+        checks=(RealScoring(LANGUAGES),),
+        source="real",
+    )
 
 
 def ifeval_example(language, instruction_id, kwargs):
     from cltbook.example import Example
 
     record = IFEvalRecord(key=7, prompt="p", instruction_id_list=(instruction_id,), kwargs=(kwargs,))
-    return Example("instruction_following", language, "ifeval-7", "p", "\n",
-                   checks=(RealScoring(LANGUAGES, ifeval=record),), source="real")
+    return Example(
+        "instruction_following",
+        language,
+        "ifeval-7",
+        "p",
+        "\n",
+        checks=(RealScoring(LANGUAGES, ifeval=record),),
+        source="real",
+    )
 
 
 def test_ifeval_scores_are_switch_aware(reference):
@@ -211,15 +245,29 @@ def test_the_judge_gets_the_switch_aware_prompt_and_failures_are_counted(server,
     from cltbook.example import Example
 
     monkeypatch.setenv(KEY_ENV, SECRET)
-    judge = JudgeSettings(model="judge-test", base_url=f"http://127.0.0.1:{server.server_port}/v1",
-                          api_key_env=KEY_ENV)
-    examples = [Example("instruction_following", language, f"d-{i}", prompt, "\n",
-                        checks=(RealScoring(LANGUAGES, judge=judge),), source="real")
-                for i, (language, prompt) in enumerate([("es", "Nombra dos planetas."), ("ja", "惑星を二つ挙げて。"),
-                                                        ("ko", "행성 두 개를 말하세요.")])]
+    judge = JudgeSettings(model="judge-test", base_url=f"http://127.0.0.1:{server.server_port}/v1", api_key_env=KEY_ENV)
+    examples = [
+        Example(
+            "instruction_following",
+            language,
+            f"d-{i}",
+            prompt,
+            "\n",
+            checks=(RealScoring(LANGUAGES, judge=judge),),
+            source="real",
+        )
+        for i, (language, prompt) in enumerate(
+            [("es", "Nombra dos planetas."), ("ja", "惑星を二つ挙げて。"), ("ko", "행성 두 개를 말하세요.")]
+        )
+    ]
     outputs = ["Marte y Venus.", "Mars and Venus.", "화성과 금성."]
-    server.script.extend([("ok", "Spanish, correct.\nRating: 5"), ("ok", "English, not Japanese.\nRating: 1"),
-                          ("ok", "I cannot judge this.")])
+    server.script.extend(
+        [
+            ("ok", "Spanish, correct.\nRating: 5"),
+            ("ok", "English, not Japanese.\nRating: 1"),
+            ("ok", "I cannot judge this."),
+        ]
+    )
     predictions = score_outputs(examples, outputs, cache_dir=tmp_path)
     sent = [request["body"]["messages"] for request in server.recorded]
     assert sent == [build_judge_messages(ex.prompt, out, ex.language) for ex, out in zip(examples, outputs)]
@@ -246,47 +294,76 @@ def test_scoring_provenance_records_rouge_deviations_and_the_judge_key_name(xlsu
 # Config rules
 
 
-@pytest.mark.parametrize(("evaluation", "path", "message"), [
-    ({"loader": "xlsum", "path": "x", "split": "test"}, "data.evaluation.instruction_following.loader",
-     "'xlsum' holds summarization data"),
-    ({"loader": "aya_dolly", "path": "x"}, "data.evaluation.instruction_following.judge",
-     "no verifiable checks"),
-    ({"loader": "ifeval", "path": "x", "judge": {}}, "data.evaluation.instruction_following.judge",
-     "only instruction-following evaluation without verifiable checks"),
-    ({"loader": "aya_dolly", "path": "x", "judge": {"base_url": "api.example.com"}},
-     "data.evaluation.instruction_following.judge.base_url", "'api.example.com'"),
-    ({"loader": "aya_dolly", "path": "x", "files": {"es": "es.jsonl"}, "judge": {}},
-     "data.evaluation.instruction_following.files", "only for the ifeval loader"),
-    ({"loader": "ifeval", "path": "x", "files": {"xx": "x.jsonl"}},
-     "data.evaluation.instruction_following.files.xx", "Unknown language code"),
-    ({"loader": "ifeval", "path": "x", "max_input_chars": 0},
-     "data.evaluation.instruction_following.max_input_chars", "must be > 0, got 0"),
-])
+@pytest.mark.parametrize(
+    ("evaluation", "path", "message"),
+    [
+        (
+            {"loader": "xlsum", "path": "x", "split": "test"},
+            "data.evaluation.instruction_following.loader",
+            "'xlsum' holds summarization data",
+        ),
+        ({"loader": "aya_dolly", "path": "x"}, "data.evaluation.instruction_following.judge", "no verifiable checks"),
+        (
+            {"loader": "ifeval", "path": "x", "judge": {}},
+            "data.evaluation.instruction_following.judge",
+            "only instruction-following evaluation without verifiable checks",
+        ),
+        (
+            {"loader": "aya_dolly", "path": "x", "judge": {"base_url": "api.example.com"}},
+            "data.evaluation.instruction_following.judge.base_url",
+            "'api.example.com'",
+        ),
+        (
+            {"loader": "aya_dolly", "path": "x", "files": {"es": "es.jsonl"}, "judge": {}},
+            "data.evaluation.instruction_following.files",
+            "only for the ifeval loader",
+        ),
+        (
+            {"loader": "ifeval", "path": "x", "files": {"xx": "x.jsonl"}},
+            "data.evaluation.instruction_following.files.xx",
+            "Unknown language code",
+        ),
+        (
+            {"loader": "ifeval", "path": "x", "max_input_chars": 0},
+            "data.evaluation.instruction_following.max_input_chars",
+            "must be > 0, got 0",
+        ),
+    ],
+)
 def test_bad_sources_fail_naming_the_field(evaluation, path, message):
     with pytest.raises(ConfigError) as error:
-        real_config(["instruction_following"], {"instruction_following": {"loader": "aya", "path": "x"}},
-                    {"instruction_following": evaluation})
+        real_config(
+            ["instruction_following"],
+            {"instruction_following": {"loader": "aya", "path": "x"}},
+            {"instruction_following": evaluation},
+        )
     assert error.value.path == path and message in str(error.value)
 
 
 def test_ifeval_files_cannot_train():
     with pytest.raises(ConfigError, match="data.train.instruction_following.loader: 'ifeval' files hold evaluation"):
-        real_config(["instruction_following"], {"instruction_following": {"loader": "ifeval", "path": "x"}},
-                    {"instruction_following": {"loader": "ifeval", "path": "x"}})
+        real_config(
+            ["instruction_following"],
+            {"instruction_following": {"loader": "ifeval", "path": "x"}},
+            {"instruction_following": {"loader": "ifeval", "path": "x"}},
+        )
 
 
 def test_a_key_in_place_of_its_variable_name_is_refused_without_repeating_it():
     judge = {"api_key_env": SECRET}
     with pytest.raises(ConfigError) as error:
-        real_config(["instruction_following"], {"instruction_following": {"loader": "aya", "path": "x"}},
-                    {"instruction_following": {"loader": "aya_dolly", "path": "x", "judge": judge}})
+        real_config(
+            ["instruction_following"],
+            {"instruction_following": {"loader": "aya", "path": "x"}},
+            {"instruction_following": {"loader": "aya_dolly", "path": "x", "judge": judge}},
+        )
     assert SECRET not in str(error.value) and "NAME of the environment variable" in str(error.value)
 
 
 def test_the_paper_gpu_preset_covers_three_tasks_single_and_multi_task():
-    from cltbook.config import load_study
-
     from conftest import ROOT
+
+    from cltbook.config import load_study
 
     runs = load_study(ROOT / "studies" / "paper-gpu.yaml").expand()
     single = [c for c in runs if len(c.tasks) == 1]
@@ -308,13 +385,16 @@ def test_the_paper_gpu_preset_covers_three_tasks_single_and_multi_task():
 
 
 def test_a_broken_local_file_beside_a_hub_dataset_is_still_refused_before_any_work(tmp_path, monkeypatch):
-    from cltbook.study import check_real_data
+    from cltbook.sweep.preflight import check_real_data
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)  # the hub id is then checked by its form only
     broken = tmp_path / "train.jsonl"
     broken.write_text('{"question": "What is 1 + 1?", "answer": "2", "lang-id": "en-1"}\n{"question": \n')
-    config = real_config(["math_reasoning"], {"math_reasoning": {"loader": "mcot_math", "path": str(broken)}},
-                         {"math_reasoning": {"loader": "mgsm", "path": "juletxara/mgsm"}})
+    config = real_config(
+        ["math_reasoning"],
+        {"math_reasoning": {"loader": "mcot_math", "path": str(broken)}},
+        {"math_reasoning": {"loader": "mgsm", "path": "juletxara/mgsm"}},
+    )
     with pytest.raises(ConfigError) as error:
         check_real_data(config)
     assert error.value.path == "data.train.math_reasoning.path" and "train.jsonl:2" in str(error.value)

@@ -4,20 +4,17 @@ generation, extraction); a Qwen2 with a chat template is fine-tuned on summariza
 instruction following from real text and judged over HTTP by a local server, and the judge's key
 is found in no file the run writes."""
 
-import json
 import shutil
 
 import pandas as pd
 import pytest
+from conftest import ROOT
 from transformers import LlamaConfig, LlamaForCausalLM
 
 from cltbook.config import run_config
-from cltbook.models import train_tokenizer
-from cltbook.store import MANIFEST, PREDICTIONS, RECORD
-from cltbook.study import execute_run
-from test_judge import server  # noqa: F401  (a fixture)
-
-from conftest import ROOT
+from cltbook.pipeline.models import train_tokenizer
+from cltbook.pipeline.store import MANIFEST, PREDICTIONS
+from cltbook.sweep.runner import execute_run
 
 pytestmark = pytest.mark.slow
 
@@ -40,8 +37,14 @@ def tiny_llama(mgsm_subset, tmp_path):
     texts = [line for f in mgsm_subset.iterdir() for line in f.read_text(encoding="utf-8").splitlines()]
     prefixes = "Question: Step-by-Step Answer: The answer is Pregunta: Respuesta paso a paso: La respuesta es"
     tokenizer = train_tokenizer(texts + [prefixes], vocab_size=600, alphabet="".join(texts) + prefixes + "0123456789.")
-    return save_random_model(LlamaForCausalLM, LlamaConfig, tokenizer, tmp_path / "tiny-llama",
-                             num_key_value_heads=4, max_position_embeddings=512)
+    return save_random_model(
+        LlamaForCausalLM,
+        LlamaConfig,
+        tokenizer,
+        tmp_path / "tiny-llama",
+        num_key_value_heads=4,
+        max_position_embeddings=512,
+    )
 
 
 def save_random_model(model_class, config_class, tokenizer, folder, seed=0, **shape):
@@ -52,11 +55,19 @@ def save_random_model(model_class, config_class, tokenizer, folder, seed=0, **sh
 
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        model = model_class(config_class(
-            vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-            num_attention_heads=4, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-            pad_token_id=tokenizer.pad_token_id, **shape,
-        ))
+        model = model_class(
+            config_class(
+                vocab_size=len(tokenizer),
+                hidden_size=64,
+                intermediate_size=128,
+                num_hidden_layers=2,
+                num_attention_heads=4,
+                bos_token_id=tokenizer.bos_token_id,
+                eos_token_id=tokenizer.eos_token_id,
+                pad_token_id=tokenizer.pad_token_id,
+                **shape,
+            )
+        )
     model.save_pretrained(folder, safe_serialization=True)
     tokenizer.save_pretrained(folder)
     return folder
@@ -79,19 +90,32 @@ def test_a_tiny_hf_model_learns_real_mgsm_items_through_the_notebook(mgsm_subset
     Load on the cores changes neither (the determinism test in test_reliability runs under load).
     """
     source = {"loader": "mgsm", "path": str(mgsm_subset)}
-    config = run_config({
-        "study": "real-smoke",
-        "seen_languages": ["es"],
-        "unseen_languages": [],
-        "data": {"source": "real", "train": {"math_reasoning": source},
-                 "evaluation": {"math_reasoning": source}, "allow_eval_in_train": True},
-        "base_model": {"source": str(tiny_llama)},
-        "mixture": {"anchor_examples": 8, "n_per_language": 8},
-        "training": {"max_steps": 400, "batch_size": 8, "learning_rate": 3e-3, "warmup_steps": 10,
-                     "eval_every": 50, "validation_per_language": 4,
-                     "select_checkpoint": "last", "stop_at_train_loss": 0.02},
-        "evaluation": {"items_per_language": ITEMS, "max_new_tokens": 16},
-    })
+    config = run_config(
+        {
+            "study": "real-smoke",
+            "seen_languages": ["es"],
+            "unseen_languages": [],
+            "data": {
+                "source": "real",
+                "train": {"math_reasoning": source},
+                "evaluation": {"math_reasoning": source},
+                "allow_eval_in_train": True,
+            },
+            "base_model": {"source": str(tiny_llama)},
+            "mixture": {"anchor_examples": 8, "n_per_language": 8},
+            "training": {
+                "max_steps": 400,
+                "batch_size": 8,
+                "learning_rate": 3e-3,
+                "warmup_steps": 10,
+                "eval_every": 50,
+                "validation_per_language": 4,
+                "select_checkpoint": "last",
+                "stop_at_train_loss": 0.02,
+            },
+            "evaluation": {"items_per_language": ITEMS, "max_new_tokens": 16},
+        }
+    )
     run_dir = tmp_path / "run"
     record = execute_run(config, run_dir, ROOT, tmp_path / "cache", threads=2)
     assert record["status"] == "ok", record.get("traceback")
@@ -117,50 +141,73 @@ def test_a_tiny_hf_model_learns_real_mgsm_items_through_the_notebook(mgsm_subset
 def tiny_qwen_chat(reference, tmp_path):
     """A random Qwen2-architecture model whose tokenizer has a chat template, saved like a hub
     instruction-tuned checkpoint."""
+    from real_sources import flores
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
-    from real_sources import flores
-
     texts = [s for code in ("en", "es", "ja", "ko") for s in flores(reference, code)[:1000]]
-    template = ("{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}"
-                "{% if add_generation_prompt %}<|assistant|>{% endif %}")
+    template = (
+        "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}"
+        "{% if add_generation_prompt %}<|assistant|>{% endif %}"
+    )
     labels = "<|user|><|assistant|>Summary: Resumen: 要約： 요약:"
     tokenizer = train_tokenizer(texts + [labels], vocab_size=800, alphabet="".join(texts) + labels)
     tokenizer.chat_template = template
-    return save_random_model(Qwen2ForCausalLM, Qwen2Config, tokenizer, tmp_path / "tiny-qwen2-chat",
-                             num_key_value_heads=2, max_position_embeddings=1024)
+    return save_random_model(
+        Qwen2ForCausalLM,
+        Qwen2Config,
+        tokenizer,
+        tmp_path / "tiny-qwen2-chat",
+        num_key_value_heads=2,
+        max_position_embeddings=1024,
+    )
 
 
 def test_summaries_and_judged_instructions_through_the_notebook_never_saving_the_key(
-        reference, tiny_qwen_chat, server, monkeypatch, tmp_path):
-    from cltbook.judge import build_judge_messages
-
+    reference, tiny_qwen_chat, server, monkeypatch, tmp_path
+):
+    from conftest import KEY_ENV, SECRET
     from real_sources import write_aya_dolly, write_sharegpt, write_xlsum
-    from test_judge import KEY_ENV, SECRET
+
+    from cltbook.scoring.judge import build_judge_messages
 
     monkeypatch.setenv(KEY_ENV, SECRET)  # the notebook's kernel inherits it; nothing may save it
-    xlsum = write_xlsum(reference, tmp_path / "xlsum", {"en": (12, 3), "es": (9, 3), "ja": (0, 3)},
-                        bad_line={"en": 4})
+    xlsum = write_xlsum(reference, tmp_path / "xlsum", {"en": (12, 3), "es": (9, 3), "ja": (0, 3)}, bad_line={"en": 4})
     chats = write_sharegpt(reference, tmp_path / "chats.jsonl", {"en": 10, "es": 8})
     dolly = write_aya_dolly(reference, tmp_path / "dolly.jsonl", ["en", "es", "ja", "ko"], 2)
     judge = {"model": "judge-test", "base_url": f"http://127.0.0.1:{server.server_port}/v1", "api_key_env": KEY_ENV}
     server.script.append(("ok", "I cannot rate this response."))  # the first item: a counted failure
-    config = run_config({
-        "study": "real-smoke", "tasks": ["summarization", "instruction_following"],
-        "seen_languages": ["es"], "unseen_languages": ["ja", "ko"],
-        "data": {"source": "real", "on_bad_record": "skip_and_report", "max_bad_fraction": 0.1,
-                 "train": {"summarization": {"loader": "xlsum", "path": str(xlsum), "max_input_chars": 300},
-                           "instruction_following": {"loader": "sharegpt", "path": str(chats)}},
-                 "evaluation": {"summarization": {"loader": "xlsum", "path": str(xlsum), "split": "test",
-                                                  "max_input_chars": 300},
-                                "instruction_following": {"loader": "aya_dolly", "path": str(dolly),
-                                                          "judge": judge}}},
-        "base_model": {"source": str(tiny_qwen_chat), "prompt_format": "chat"},
-        "mixture": {"anchor_examples": 6, "n_per_language": 4},
-        "training": {"max_steps": 10, "batch_size": 4, "learning_rate": 1e-3, "warmup_steps": 2,
-                     "eval_every": 5, "validation_per_language": 2},
-        "evaluation": {"items_per_language": 3, "max_new_tokens": 12},
-    })
+    config = run_config(
+        {
+            "study": "real-smoke",
+            "tasks": ["summarization", "instruction_following"],
+            "seen_languages": ["es"],
+            "unseen_languages": ["ja", "ko"],
+            "data": {
+                "source": "real",
+                "on_bad_record": "skip_and_report",
+                "max_bad_fraction": 0.1,
+                "train": {
+                    "summarization": {"loader": "xlsum", "path": str(xlsum), "max_input_chars": 300},
+                    "instruction_following": {"loader": "sharegpt", "path": str(chats)},
+                },
+                "evaluation": {
+                    "summarization": {"loader": "xlsum", "path": str(xlsum), "split": "test", "max_input_chars": 300},
+                    "instruction_following": {"loader": "aya_dolly", "path": str(dolly), "judge": judge},
+                },
+            },
+            "base_model": {"source": str(tiny_qwen_chat), "prompt_format": "chat"},
+            "mixture": {"anchor_examples": 6, "n_per_language": 4},
+            "training": {
+                "max_steps": 10,
+                "batch_size": 4,
+                "learning_rate": 1e-3,
+                "warmup_steps": 2,
+                "eval_every": 5,
+                "validation_per_language": 2,
+            },
+            "evaluation": {"items_per_language": 3, "max_new_tokens": 12},
+        }
+    )
     run_dir = tmp_path / "run"
     record = execute_run(config, run_dir, ROOT, tmp_path / "cache", threads=2)
     assert record["status"] == "ok", record.get("traceback")
@@ -169,7 +216,10 @@ def test_summaries_and_judged_instructions_through_the_notebook_never_saving_the
     sources = record["data"]["sources"]
     [bad] = sources["train.summarization"]["bad_records"]
     assert (bad["file"], bad["line"], sources["train.summarization"]["n_bad_records"]) == (
-        str(xlsum / "english_train.jsonl"), 4, 1)
+        str(xlsum / "english_train.jsonl"),
+        4,
+        1,
+    )
     assert sources["evaluation.summarization"]["missing_languages"] == ["ko"]
     assert sources["evaluation.instruction_following"]["missing_languages"] == []
     scoring = record["scoring"]

@@ -17,7 +17,7 @@ import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
 
-from cltbook import regression
+from cltbook.report import regression
 
 SEEN = {"es": "latin", "fr": "latin", "ja": "non_latin", "zh": "non_latin"}
 UNSEEN = {"ar": "non_latin", "ko": "non_latin", "pt": "latin"}
@@ -160,8 +160,12 @@ def test_the_simulation_needs_clustering_and_few_runs_need_crv3():
     )
     crv1_default = coverage(
         *simulated_fits(
-            "few_runs", TRUE_INTERACTION, 1,
-            cov_type="cluster", cov_kwds={"groups": groups}, use_t=True,
+            "few_runs",
+            TRUE_INTERACTION,
+            1,
+            cov_type="cluster",
+            cov_kwds={"groups": groups},
+            use_t=True,
         ),
         INTERACTION,
         TRUE_INTERACTION,
@@ -193,9 +197,7 @@ def test_fit_ols_is_fit_clustered_on_the_formulas_design():
 
 def _with_multi_task_runs(design: pd.DataFrame, tasks) -> pd.DataFrame:
     """The study plus the same runs trained multi-task, for ``tasks`` only."""
-    multi = design[design["task"].isin(tasks)].assign(
-        setting="multi", run_id=lambda rows: rows["run_id"] + "-multi"
-    )
+    multi = design[design["task"].isin(tasks)].assign(setting="multi", run_id=lambda rows: rows["run_id"] + "-multi")
     return pd.concat([design, multi], ignore_index=True)
 
 
@@ -223,8 +225,7 @@ def test_with_the_other_reference_level_the_empty_cell_is_a_dependence():
     with pytest.raises(
         regression.NotIdentified,
         match=re.escape(
-            "C(setting)[T.single]:C(task)[T.summarization] is a linear combination of "
-            "C(task)[T.summarization]"
+            "C(setting)[T.single]:C(task)[T.summarization] is a linear combination of C(task)[T.summarization]"
         ),
     ):
         regression.check_identified(design, "score ~ C(setting) * C(task)")
@@ -236,9 +237,7 @@ def test_a_linear_dependence_names_the_dependent_term_and_its_partners():
     design["is_summarization"] = (design["task"] == "summarization").astype(float)
     with pytest.raises(regression.NotIdentified) as refusal:
         regression.check_identified(design, "score ~ C(task) + is_summarization")
-    assert "is_summarization is a linear combination of C(task)[T.summarization]" in str(
-        refusal.value
-    )
+    assert "is_summarization is a linear combination of C(task)[T.summarization]" in str(refusal.value)
 
 
 def test_unused_categories_of_a_subset_are_not_holes():
@@ -364,7 +363,10 @@ def test_interaction_tests_are_joint_per_term_with_the_clustered_df():
     fit = regression.fit_ols(design, "score ~ log1p_n * C(role) * C(task)")
     table = regression.interaction_tests(fit)
     assert list(table["term"]) == [  # the formula engine's order: by degree
-        "C(role):C(task)", "log1p_n:C(role)", "log1p_n:C(task)", "log1p_n:C(role):C(task)"
+        "C(role):C(task)",
+        "log1p_n:C(role)",
+        "log1p_n:C(task)",
+        "log1p_n:C(role):C(task)",
     ]
     assert (table["df"] == 1).all() and (table["df_denom"] == 59).all()
     role_slope = table.set_index("term").loc["log1p_n:C(role)"]
@@ -402,9 +404,7 @@ def test_marginal_effect_is_the_fitted_line_with_the_coefficients_interval():
     assert at_zero["ci_low"] == pytest.approx(coefficients.loc["Intercept", "ci_low"])
     top = effects[effects["role"] == "unseen"].iloc[-1]
     slope = coefficients.loc["log1p_n", "estimate"] + coefficients.loc[INTERACTION, "estimate"]
-    intercept = coefficients.loc["Intercept", "estimate"] + coefficients.loc[
-        "C(role)[T.unseen]", "estimate"
-    ]
+    intercept = coefficients.loc["Intercept", "estimate"] + coefficients.loc["C(role)[T.unseen]", "estimate"]
     assert top["estimate"] == pytest.approx(intercept + slope * math.log1p(800))
     assert top["n_per_language"] == pytest.approx(800)
 

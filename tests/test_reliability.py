@@ -16,21 +16,21 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from conftest import ROOT
 
 from cltbook.config import load_study, run_config
-from cltbook.store import (
+from cltbook.files import atomic_write_bytes
+from cltbook.pipeline.store import (
     CRASH_VARIABLE,
     DRIVER_VARIABLE,
     METRICS,
     PREDICTIONS,
     RECORD,
-    atomic_write_bytes,
     git_state,
     read_record,
 )
-from cltbook.study import PARAMETERS, execute_run, notebook_parameters, papermill_command, run_study
-
-from conftest import ROOT
+from cltbook.sweep.runner import PARAMETERS, execute_run, notebook_parameters, papermill_command
+from cltbook.sweep.study import run_study
 
 # Micro runs: one base model (built once per module), two fine-tuning steps, two items per language.
 MICRO = {
@@ -48,8 +48,11 @@ def write_study(path: Path, grid: dict) -> Path:
 
 
 def snapshot(folder: Path) -> dict:
-    return {str(p.relative_to(folder)): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def quiet(*_):
@@ -71,8 +74,15 @@ def processes_started_by(driver_pid: int) -> list[int]:
 
 
 def cltbook(*args: str, env: dict | None = None, **kwargs) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "cltbook.cli", *args], cwd=ROOT, env={**os.environ, **(env or {})},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "-m", "cltbook.cli", *args],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **kwargs,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -113,9 +123,9 @@ def test_an_atomic_write_killed_before_its_rename_leaves_the_previous_file(tmp_p
     script = (
         "import os, signal, sys\n"
         "from pathlib import Path\n"
-        "from cltbook import store\n"
+        "from cltbook import files\n"
         "os.replace = lambda *a: os.kill(os.getpid(), signal.SIGKILL)\n"
-        "store.atomic_write_bytes(Path(sys.argv[1]), b'new' * 100000)\n"
+        "files.atomic_write_bytes(Path(sys.argv[1]), b'new' * 100000)\n"
     )
     done = subprocess.run([sys.executable, "-c", script, str(target)], cwd=ROOT)
     assert done.returncode == -signal.SIGKILL
@@ -154,8 +164,17 @@ def test_a_run_killed_at_any_point_leaves_no_record_and_only_it_runs_again(finis
     shutil.rmtree(victim)  # pending again
     other_before = snapshot(other)
 
-    driver = cltbook("run", str(study), "--runs-dir", str(runs), "--cache-dir", str(cache), "--threads", "1",
-                     env={CRASH_VARIABLE: f"{target}:{point}"})
+    driver = cltbook(
+        "run",
+        str(study),
+        "--runs-dir",
+        str(runs),
+        "--cache-dir",
+        str(cache),
+        "--threads",
+        "1",
+        env={CRASH_VARIABLE: f"{target}:{point}"},
+    )
     output, _ = driver.communicate(timeout=300)
     if target == "driver":
         assert driver.returncode == -signal.SIGKILL, output
@@ -204,8 +223,10 @@ def test_two_drivers_share_a_study_executing_each_run_once(finished, tmp_path):
     _, _, cache = finished  # the base model and its card are built
     study = write_study(tmp_path / "rel.yaml", {"mixture.n_per_language": [2, 4], "seed": [0, 1, 2]})
     runs = tmp_path / "runs"
-    drivers = [cltbook("run", str(study), "--runs-dir", str(runs), "--cache-dir", str(cache), "--threads", "1")
-               for _ in range(2)]
+    drivers = [
+        cltbook("run", str(study), "--runs-dir", str(runs), "--cache-dir", str(cache), "--threads", "1")
+        for _ in range(2)
+    ]
     reads = 0
     while any(d.poll() is None for d in drivers):
         reads += read_everything(runs)  # every file stays readable while both drivers write
@@ -224,8 +245,12 @@ def test_two_drivers_share_a_study_executing_each_run_once(finished, tmp_path):
     assert sum(ran) == 6 and ran == [len(by_driver[d.pid]) for d in drivers]
     assert all(by_driver.values()), "one driver executed every run"
     first, second = by_driver.values()
-    assert any(a["wall_clock"]["started"] < b["wall_clock"]["finished"]
-               and b["wall_clock"]["started"] < a["wall_clock"]["finished"] for a in first for b in second)
+    assert any(
+        a["wall_clock"]["started"] < b["wall_clock"]["finished"]
+        and b["wall_clock"]["started"] < a["wall_clock"]["finished"]
+        for a in first
+        for b in second
+    )
     assert read_everything(runs) >= 6 * 4
 
 
@@ -240,8 +265,7 @@ BUSY_LOOP = "import time\nend = time.time() + {seconds}\nwhile time.time() < end
 @contextmanager
 def busy_cores(count: int, seconds: float = 600):
     """``count`` processes spinning on the CPU (each stops by itself after ``seconds``)."""
-    spinners = [subprocess.Popen([sys.executable, "-c", BUSY_LOOP.format(seconds=seconds)])
-                for _ in range(count)]
+    spinners = [subprocess.Popen([sys.executable, "-c", BUSY_LOOP.format(seconds=seconds)]) for _ in range(count)]
     try:
         yield spinners
     finally:
@@ -266,8 +290,10 @@ def test_two_fresh_processes_with_their_own_caches_give_identical_results_on_bus
     assert first["provenance"]["threads"] == second["provenance"]["threads"] == 1
     assert first["provenance"]["pid"] != second["provenance"]["pid"]
     assert first["data"]["manifest_hash"] == second["data"]["manifest_hash"]
-    tables = [{name: pd.read_parquet(tmp_path / side / config.run_id / name) for name in (METRICS, PREDICTIONS)}
-              for side in ("a", "b")]
+    tables = [
+        {name: pd.read_parquet(tmp_path / side / config.run_id / name) for name in (METRICS, PREDICTIONS)}
+        for side in ("a", "b")
+    ]
     pd.testing.assert_frame_equal(tables[0][METRICS], tables[1][METRICS], check_exact=True)
     assert tables[0][PREDICTIONS]["output"].tolist() == tables[1][PREDICTIONS]["output"].tolist()
 
@@ -277,7 +303,7 @@ def test_two_fresh_processes_with_their_own_caches_give_identical_results_on_bus
 # --------------------------------------------------------------------------------------------
 
 HOSTILE = [
-    'quote " and apostrophe \' together',
+    "quote \" and apostrophe ' together",
     "two\nlines\r\nand\ta tab",
     '"""; import os; open("HACKED", "w").write("x"); """',
     "'''; __import__('os').system('touch HACKED'); '''",
@@ -294,12 +320,17 @@ def test_hostile_parameter_strings_round_trip_through_papermill_without_side_eff
     notebook = json.loads((ROOT / "notebooks" / "finetune_eval.ipynb").read_text(encoding="utf-8"))
     cells = notebook["cells"]
     cut = next(i for i, c in enumerate(cells) if "parameters" in c["metadata"].get("tags", []))
-    notebook["cells"] = cells[: cut + 1] + [{
-        "cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
-        "source": "import json\nfrom pathlib import Path\nfrom cltbook.config import config_from_parameters\n"
-                  "Path(run_dir, 'resolved.json').write_text(json.dumps({'config': config_from_parameters(globals())"
-                  ".to_dict(), 'run_dir': run_dir, 'cache_dir': cache_dir}), encoding='utf-8')\n",
-    }]
+    notebook["cells"] = cells[: cut + 1] + [
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "outputs": [],
+            "execution_count": None,
+            "source": "import json\nfrom pathlib import Path\nfrom cltbook.config import config_from_parameters\n"
+            "Path(run_dir, 'resolved.json').write_text(json.dumps({'config': config_from_parameters(globals())"
+            ".to_dict(), 'run_dir': run_dir, 'cache_dir': cache_dir}), encoding='utf-8')\n",
+        }
+    ]
     probe = tmp_path / "probe.ipynb"
     probe.write_text(json.dumps(notebook), encoding="utf-8")
     work = tmp_path / "work"

@@ -19,7 +19,7 @@ import re
 import pytest
 
 from cltbook.languages import UnknownLanguageError
-from cltbook.rouge import (
+from cltbook.scoring.rouge import (
     METRIC_NAME,
     SNOWBALL_LANGUAGES,
     XLSumPipeline,
@@ -38,30 +38,28 @@ TOLERANCE = 1e-6
 # below then hold whether or not NLTK's stopword list is installed (see scorer_provenance).
 TOKEN_TABLE = [
     # jieba; XL-Sum keeps the " " it returns where the comma was.
-    ("zh", "我爱北京天安门，天安门上太阳升。",
-     ["我", "爱", "北京", "天安门", " ", "天安门", "上", "太阳升"]),
+    ("zh", "我爱北京天安门，天安门上太阳升。", ["我", "爱", "北京", "天安门", " ", "天安门", "上", "太阳升"]),
     # MeCab + unidic-lite; no stemming.
-    ("ja", "私は東京に住んでいます。今日は3月5日です！",
-     ["私", "は", "東京", "に", "住ん", "で", "い", "ます", "今日", "は", "3", "月", "5", "日",
-      "です"]),
+    (
+        "ja",
+        "私は東京に住んでいます。今日は3月5日です！",
+        ["私", "は", "東京", "に", "住ん", "で", "い", "ます", "今日", "は", "3", "月", "5", "日", "です"],
+    ),
     # PyThaiNLP newmm; spaces kept as tokens, as in XL-Sum.
-    ("th", "ฉันรักภาษาไทย มากที่สุด, จริงๆ",
-     ["ฉัน", "รัก", "ภาษาไทย", " ", "มาก", "ที่สุด", " ", "จริงๆ"]),
+    ("th", "ฉันรักภาษาไทย มากที่สุด, จริงๆ", ["ฉัน", "รัก", "ภาษาไทย", " ", "มาก", "ที่สุด", " ", "จริงๆ"]),
     # Snowball Arabic strips the article and suffixes; "في" is too short to stem.
     ("ar", "الطلاب يدرسون الرياضيات في المدرسة.", ["طلاب", "يدرس", "رياض", "في", "مدرس"]),
     # No segmenter, no stemmer: aggressive mode splits digits from Hangul.
-    ("ko", "나는 서울에 살고 있습니다. 3월5일!",
-     ["나는", "서울에", "살고", "있습니다", "3", "월", "5", "일"]),
-    ("fr", "Les enfants jouaient au parc, l'été dernier.",
-     ["les", "enfant", "jou", "au", "parc", "l", "été", "derni"]),
-    ("es", "Los niños jugaban en los parques, ¿verdad?",
-     ["los", "niñ", "jug", "en", "los", "parqu", "verd"]),
-    ("pt", "As crianças brincavam nos jardins públicos.",
-     ["as", "crianc", "brinc", "nos", "jardins", "públic"]),
+    ("ko", "나는 서울에 살고 있습니다. 3월5일!", ["나는", "서울에", "살고", "있습니다", "3", "월", "5", "일"]),
+    ("fr", "Les enfants jouaient au parc, l'été dernier.", ["les", "enfant", "jou", "au", "parc", "l", "été", "derni"]),
+    ("es", "Los niños jugaban en los parques, ¿verdad?", ["los", "niñ", "jug", "en", "los", "parqu", "verd"]),
+    ("pt", "As crianças brincavam nos jardins públicos.", ["as", "crianc", "brinc", "nos", "jardins", "públic"]),
     # Aggressive mode splits "1960s" and "3D"; Snowball, not Porter: "happily" -> "happili".
-    ("en", "The children were playing happily in the 1960s; it's 3D!",
-     ["the", "children", "were", "play", "happili", "in", "the", "1960", "s", "it", "s", "3",
-      "d"]),
+    (
+        "en",
+        "The children were playing happily in the 1960s; it's 3D!",
+        ["the", "children", "were", "play", "happili", "in", "the", "1960", "s", "it", "s", "3", "d"],
+    ),
 ]
 
 
@@ -119,9 +117,7 @@ def test_text_without_tokens_scores_zero_even_against_itself():
 
 
 def test_stemming_is_language_specific():
-    assert rouge_l_xlsum("Les enfants jouaient", "l'enfant joue", "fr") == pytest.approx(
-        2 * 2 / 6
-    )
+    assert rouge_l_xlsum("Les enfants jouaient", "l'enfant joue", "fr") == pytest.approx(2 * 2 / 6)
     # Korean is not stemmed: "살고" and "살았다" share nothing.
     assert rouge_l_xlsum("살고", "살았다", "ko") == 0.0
 
@@ -175,11 +171,10 @@ def test_provenance_records_segmenters_versions_and_deviations():
 
 # --- Equality with Google's rouge-score on FLORES English -------------------------------------
 
+
 def _is_neutral(text: str) -> bool:
     """Printable ASCII without a letter next to a digit: where both tokenisers must agree."""
-    return re.fullmatch(r"[ -~]*", text) is not None and not re.search(
-        r"[A-Za-z][0-9]|[0-9][A-Za-z]", text
-    )
+    return re.fullmatch(r"[ -~]*", text) is not None and not re.search(r"[A-Za-z][0-9]|[0-9][A-Za-z]", text)
 
 
 @functools.cache
@@ -196,9 +191,7 @@ def _drop_every_third_word(text: str) -> str:
 def english_pairs(reference):
     """(reference, prediction) pairs: each FLORES sentence against the next one (little overlap)
     and against itself with every third word dropped (much overlap)."""
-    sentences = (reference / "flores" / "devtest" / "eng_Latn.devtest").read_text(
-        encoding="utf-8"
-    ).splitlines()
+    sentences = (reference / "flores" / "devtest" / "eng_Latn.devtest").read_text(encoding="utf-8").splitlines()
     return [*itertools.pairwise(sentences), *((s, _drop_every_third_word(s)) for s in sentences)]
 
 
@@ -230,8 +223,7 @@ def test_porter_setting_equals_rouge_score_on_flores(english_pairs, google):
     differences = [
         (r, p)
         for r, p in covered
-        if abs(lcs_f_measure(_tokens(r, porter), _tokens(p, porter)) - google_rouge_l(r, p))
-        > TOLERANCE
+        if abs(lcs_f_measure(_tokens(r, porter), _tokens(p, porter)) - google_rouge_l(r, p)) > TOLERANCE
     ]
     assert differences == []
 
@@ -256,11 +248,7 @@ def test_english_setting_equals_rouge_score_where_stemmers_agree(english_pairs, 
     ]
     print(f"\nstemmers agree on {len(agreeing)} of {len(covered)} neutral FLORES pairs")
     assert len(agreeing) > 0.95 * len(covered)
-    differences = [
-        (r, p)
-        for r, p in agreeing
-        if abs(rouge_l_xlsum(r, p, "en") - google_rouge_l(r, p)) > TOLERANCE
-    ]
+    differences = [(r, p) for r, p in agreeing if abs(rouge_l_xlsum(r, p, "en") - google_rouge_l(r, p)) > TOLERANCE]
     assert differences == []
 
 

@@ -5,8 +5,8 @@ import math
 import pandas as pd
 import pytest
 
-from cltbook import published, scorecard
 from cltbook.languages import PAPER_SEEN, PAPER_UNSEEN
+from cltbook.report import published, scorecard
 
 MATH = "math_reasoning"
 HEADLINE = "accuracy_strict_switch_aware"  # calibration.headline(MATH)
@@ -14,19 +14,31 @@ ITEMS = 20
 
 
 def contrast_row(value, low, high, reason="", task=MATH, advice=scorecard.SERVED_LANGUAGES):
-    return {"guideline": 1, "advice": advice, "task": task, "evidence": "synthetic",
-            "needs": "above", "value": value, "low": low, "high": high, "reason": reason}
+    return {
+        "guideline": 1,
+        "advice": advice,
+        "task": task,
+        "evidence": "synthetic",
+        "needs": "above",
+        "value": value,
+        "low": low,
+        "high": high,
+        "reason": reason,
+    }
 
 
-@pytest.mark.parametrize("low, high, direction, expected", [
-    (0.1, 0.3, "above", "agree"),
-    (-0.3, -0.1, "above", "disagree"),
-    (-0.3, -0.1, "below", "agree"),
-    (0.1, 0.3, "below", "disagree"),
-    (-0.1, 0.3, "above", "not identifiable"),
-    (-0.1, 0.3, "zero", "not identifiable"),
-    (0.1, 0.3, "zero", "disagree"),
-])
+@pytest.mark.parametrize(
+    "low, high, direction, expected",
+    [
+        (0.1, 0.3, "above", "agree"),
+        (-0.3, -0.1, "above", "disagree"),
+        (-0.3, -0.1, "below", "agree"),
+        (0.1, 0.3, "below", "disagree"),
+        (-0.1, 0.3, "above", "not identifiable"),
+        (-0.1, 0.3, "zero", "not identifiable"),
+        (0.1, 0.3, "zero", "disagree"),
+    ],
+)
 def test_verdict_follows_the_interval(low, high, direction, expected):
     row = pd.Series(contrast_row((low + high) / 2, low, high))
     verdict, reason = scorecard.contrast_verdict(row, direction)
@@ -46,8 +58,7 @@ def test_an_unknown_direction_is_refused():
 
 
 def every_task(low, high, advice=scorecard.SERVED_LANGUAGES):
-    return [contrast_row((low + high) / 2, low, high, task=task, advice=advice)
-            for task in scorecard.TASKS]
+    return [contrast_row((low + high) / 2, low, high, task=task, advice=advice) for task in scorecard.TASKS]
 
 
 def card_for(rows):
@@ -91,9 +102,17 @@ def test_a_constant_gap_claim_is_contradicted_by_an_interval_off_zero():
 
 
 def test_every_mapped_contrast_names_an_advice_of_the_guidelines():
-    advice = {scorecard.SERVED_LANGUAGES, scorecard.UNSEEN_TRANSFER, scorecard.SEEN_OVER_UNSEEN,
-              scorecard.ENGLISH_KEPT, scorecard.SWITCH_AWARE, scorecard.LARGER_MODEL,
-              scorecard.MULTI_TASK_COST, scorecard.TARGET_SCRIPT, scorecard.REPLICATE}
+    advice = {
+        scorecard.SERVED_LANGUAGES,
+        scorecard.UNSEEN_TRANSFER,
+        scorecard.SEEN_OVER_UNSEEN,
+        scorecard.ENGLISH_KEPT,
+        scorecard.SWITCH_AWARE,
+        scorecard.LARGER_MODEL,
+        scorecard.MULTI_TASK_COST,
+        scorecard.TARGET_SCRIPT,
+        scorecard.REPLICATE,
+    }
     for test in scorecard.CLAIM_TESTS.values():
         assert test.advice is None or test.advice in advice
         assert (test.advice is None) == (test.direction is None) == (not test.tasks)
@@ -102,8 +121,7 @@ def test_every_mapped_contrast_names_an_advice_of_the_guidelines():
 
 def test_scorecard_refuses_a_contrast_frame_without_intervals():
     with pytest.raises(ValueError, match="low"):
-        scorecard.scorecard(pd.DataFrame(every_task(0.1, 0.3)).drop(columns="low"),
-                            published.claims_table())
+        scorecard.scorecard(pd.DataFrame(every_task(0.1, 0.3)).drop(columns="low"), published.claims_table())
 
 
 # A synthetic study: the paper's design on math at n = 0 and n = 100, one seed. Seen languages
@@ -113,18 +131,40 @@ def test_scorecard_refuses_a_contrast_frame_without_intervals():
 def synthetic_study():
     languages = ("en", *PAPER_SEEN, *PAPER_UNSEEN)
     runs = {"n0": 0, "n100": 100}
-    results = pd.DataFrame([
-        {"run_id": run_id, "task": MATH, "setting": "single", "mixture_design": "augmentation",
-         "seen_languages": "es,fr,ja,zh", "model_size": "tiny", "n_per_language": n, "seed": 0,
-         "training_steps": 150, "learning_rate": 3e-4, "language": language}
-        for run_id, n in runs.items() for language in languages
-    ])
-    predictions = pd.DataFrame([
-        {"run_id": run_id, "task": MATH, "language": language, "item_id": item,
-         HEADLINE: float(n > 0 and language in PAPER_SEEN or item % 2),
-         "accuracy_flexible": 1.0}
-        for run_id, n in runs.items() for language in languages for item in range(ITEMS)
-    ])
+    results = pd.DataFrame(
+        [
+            {
+                "run_id": run_id,
+                "task": MATH,
+                "setting": "single",
+                "mixture_design": "augmentation",
+                "seen_languages": "es,fr,ja,zh",
+                "model_size": "tiny",
+                "n_per_language": n,
+                "seed": 0,
+                "training_steps": 150,
+                "learning_rate": 3e-4,
+                "language": language,
+            }
+            for run_id, n in runs.items()
+            for language in languages
+        ]
+    )
+    predictions = pd.DataFrame(
+        [
+            {
+                "run_id": run_id,
+                "task": MATH,
+                "language": language,
+                "item_id": item,
+                HEADLINE: float(n > 0 and language in PAPER_SEEN or item % 2),
+                "accuracy_flexible": 1.0,
+            }
+            for run_id, n in runs.items()
+            for language in languages
+            for item in range(ITEMS)
+        ]
+    )
     return results, predictions
 
 
@@ -140,8 +180,7 @@ def test_guideline_contrasts_on_a_synthetic_study():
     assert by_advice.loc[scorecard.SEEN_OVER_UNSEEN, "value"] == pytest.approx(0.5)
     # Language-blind credit after English-only training: 1 minus the odd items' 1.
     assert by_advice.loc[scorecard.SWITCH_AWARE, "value"] == pytest.approx(0.5)
-    for absent in (scorecard.LARGER_MODEL, scorecard.MULTI_TASK_COST, scorecard.TARGET_SCRIPT,
-                   scorecard.REPLICATE):
+    for absent in (scorecard.LARGER_MODEL, scorecard.MULTI_TASK_COST, scorecard.TARGET_SCRIPT, scorecard.REPLICATE):
         assert math.isnan(by_advice.loc[absent, "low"])
         assert by_advice.loc[absent, "reason"]
     card = scorecard.scorecard(contrasts, published.claims_table()).set_index("claim")
@@ -151,25 +190,25 @@ def test_guideline_contrasts_on_a_synthetic_study():
 
 
 def test_guideline_contrasts_can_keep_only_the_tested_pairs():
-    kept = scorecard.guideline_contrasts(*synthetic_study(), n_boot=50,
-                                         only=scorecard.TESTED_CONTRASTS)
-    assert set(zip(kept["advice"], kept["task"])) == {
-        pair for pair in scorecard.TESTED_CONTRASTS if pair[1] == MATH
-    }
+    kept = scorecard.guideline_contrasts(*synthetic_study(), n_boot=50, only=scorecard.TESTED_CONTRASTS)
+    assert set(zip(kept["advice"], kept["task"])) == {pair for pair in scorecard.TESTED_CONTRASTS if pair[1] == MATH}
 
 
-@pytest.mark.parametrize("low, high, needs, expected", [
-    (0.1, 0.3, "above", "supported"),
-    (-0.3, -0.1, "above", "contradicted"),
-    (-0.3, -0.1, "below", "supported"),
-    (0.1, 0.3, "below", "contradicted"),
-    (-0.1, 0.3, "above", "not shown (interval includes 0)"),
-    (-0.1, 0.3, "not below", "not contradicted (interval includes 0)"),
-    (0.1, 0.3, "not below", "supported"),
-    (-0.3, -0.1, "not below", "contradicted"),
-    (-0.3, -0.1, "either", "supported"),
-    (-0.1, 0.3, "either", "not shown (interval includes 0)"),
-])
+@pytest.mark.parametrize(
+    "low, high, needs, expected",
+    [
+        (0.1, 0.3, "above", "supported"),
+        (-0.3, -0.1, "above", "contradicted"),
+        (-0.3, -0.1, "below", "supported"),
+        (0.1, 0.3, "below", "contradicted"),
+        (-0.1, 0.3, "above", "not shown (interval includes 0)"),
+        (-0.1, 0.3, "not below", "not contradicted (interval includes 0)"),
+        (0.1, 0.3, "not below", "supported"),
+        (-0.3, -0.1, "not below", "contradicted"),
+        (-0.3, -0.1, "either", "supported"),
+        (-0.1, 0.3, "either", "not shown (interval includes 0)"),
+    ],
+)
 def test_a_guideline_verdict_follows_the_side_its_advice_needs(low, high, needs, expected):
     estimate = scorecard.row_estimate(pd.Series(contrast_row((low + high) / 2, low, high)))
     assert scorecard.guideline_verdict(estimate, needs) == expected

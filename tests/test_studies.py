@@ -2,10 +2,9 @@
 
 import pytest
 import yaml
+from conftest import ROOT
 
 from cltbook.config import ConfigError, load_study
-
-from conftest import ROOT
 
 
 def test_the_default_study_exercises_every_axis():
@@ -19,8 +18,11 @@ def test_the_default_study_exercises_every_axis():
     sizes = {c.base_model.size for c in single}
     assert len(sizes) >= 2
     # size x n: the second size has at least two mixture points for some task
-    assert any(len({c.n_per_language for c in single if c.base_model.size == size and c.tasks == task}) >= 2
-               for size in sizes - {"tiny"} for task in {c.tasks for c in single})
+    assert any(
+        len({c.n_per_language for c in single if c.base_model.size == size and c.tasks == task}) >= 2
+        for size in sizes - {"tiny"}
+        for task in {c.tasks for c in single}
+    )
     multi = [c for c in runs if len(c.tasks) == 3 and c.mixture.design == "augmentation"]
     assert len({c.n_per_language for c in multi}) >= 2
     mixes = {c.seen_languages for c in single}
@@ -32,15 +34,23 @@ def test_the_default_study_exercises_every_axis():
     main_budget = (runs[0].training.max_steps, runs[0].training.learning_rate)
     replicated = {}
     for c in default_mix:
-        if (c.tasks == ("math_reasoning",) and c.base_model.size == "tiny"
-                and (c.training.max_steps, c.training.learning_rate) == main_budget):
+        if (
+            c.tasks == ("math_reasoning",)
+            and c.base_model.size == "tiny"
+            and (c.training.max_steps, c.training.learning_rate) == main_budget
+        ):
             replicated.setdefault(c.n_per_language, set()).add((c.seed, c.data_seed))
     points = {n for n, seeds in replicated.items() if len(seeds) >= 3}
     assert {0, max(replicated)} <= points
     assert all(seed == data_seed for seeds in replicated.values() for seed, data_seed in seeds)
     # the language-confusion contrast: English-only math with a larger budget
-    over = [c for c in default_mix if c.n_per_language == 0 and c.tasks == ("math_reasoning",)
-            and c.training.max_steps * c.training.learning_rate > main_budget[0] * main_budget[1]]
+    over = [
+        c
+        for c in default_mix
+        if c.n_per_language == 0
+        and c.tasks == ("math_reasoning",)
+        and c.training.max_steps * c.training.learning_rate > main_budget[0] * main_budget[1]
+    ]
     assert over
     # the base models themselves, for the comparison with fine-tuning
     assert {c.base_model.size for c in runs if c.mixture.design == "none"} == sizes
@@ -51,8 +61,11 @@ def test_the_default_study_exercises_every_axis():
 
 def test_the_full_study_maps_the_paper_grid_by_ratio():
     runs = load_study(ROOT / "studies" / "full.yaml").expand()
-    single = {c.n_per_language for c in runs if len(c.tasks) == 1 and c.mixture.design == "augmentation"
-              and c.seen_languages == ("es", "fr", "ja", "zh")}
+    single = {
+        c.n_per_language
+        for c in runs
+        if len(c.tasks) == 1 and c.mixture.design == "augmentation" and c.seen_languages == ("es", "fr", "ja", "zh")
+    }
     paper = [0, 100, 200, 400, 800, 1000, 2000, 5000]
     assert sorted(single) == [n * 1000 // 10_000 for n in paper]
     assert {c.base_model.size for c in runs} == {"tiny", "small", "medium"}
@@ -60,8 +73,9 @@ def test_the_full_study_maps_the_paper_grid_by_ratio():
 
 def test_zipped_grid_keys_vary_paths_together(tmp_path):
     study = tmp_path / "s.yaml"
-    study.write_text(yaml.safe_dump({"name": "s", "grid": {"seed,data_seed": [[0, 5], [1, 6]],
-                                                           "mixture.n_per_language": [0, 3]}}))
+    study.write_text(
+        yaml.safe_dump({"name": "s", "grid": {"seed,data_seed": [[0, 5], [1, 6]], "mixture.n_per_language": [0, 3]}})
+    )
     pairs = {(c.seed, c.data_seed) for c in load_study(study).expand()}
     assert pairs == {(0, 5), (1, 6)}
     study.write_text(yaml.safe_dump({"name": "s", "grid": {"seed,data_seed": [[0, 5, 7]]}}))
@@ -74,9 +88,17 @@ def test_zipped_grid_keys_vary_paths_together(tmp_path):
 
 def test_a_block_error_names_the_block(tmp_path):
     study = tmp_path / "s.yaml"
-    study.write_text(yaml.safe_dump({"name": "s", "blocks": [
-        {"name": "ok", "grid": {"mixture.n_per_language": [1]}},
-        {"name": "bad", "base": {"mixture": {"n_per_language": -1}}, "grid": {}}]}))
+    study.write_text(
+        yaml.safe_dump(
+            {
+                "name": "s",
+                "blocks": [
+                    {"name": "ok", "grid": {"mixture.n_per_language": [1]}},
+                    {"name": "bad", "base": {"mixture": {"n_per_language": -1}}, "grid": {}},
+                ],
+            }
+        )
+    )
     with pytest.raises(ConfigError, match=r"mixture.n_per_language: must be >= 0, got -1 \(in blocks\[1\] \(bad\)"):
         load_study(study)
     study.write_text(yaml.safe_dump({"name": "s", "blocks": [{"name": "a"}, {"name": "a"}]}))

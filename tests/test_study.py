@@ -7,12 +7,12 @@ import sys
 
 import pandas as pd
 import pytest
+from conftest import ROOT, SMOKE_STUDY
 
 from cltbook.config import load_study
-from cltbook.store import METRICS, PREDICTIONS, RECORD, RESULT_TABLES, TIDY_COLUMNS
-from cltbook.study import collect_study, execute_run, run_study
-
-from conftest import ROOT, SMOKE_STUDY
+from cltbook.pipeline.store import METRICS, PREDICTIONS, RECORD, RESULT_TABLES, TIDY_COLUMNS
+from cltbook.sweep.runner import execute_run
+from cltbook.sweep.study import collect_study, run_study
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +21,8 @@ def snapshot(folder):
     """Content hash and modification time of every file below `folder`."""
     return {
         str(p.relative_to(folder)): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
-        for p in sorted(folder.rglob("*")) if p.is_file()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
     }
 
 
@@ -144,7 +145,7 @@ def test_a_bad_study_fails_before_any_work_and_changes_nothing(tmp_path, text, f
 def test_verify_passes_on_the_runs_and_names_an_edited_prediction_or_metric(smoke_runs, tmp_path):
     import shutil
 
-    from cltbook.verify import verify_study
+    from cltbook.sweep.verify import verify_study
 
     runs, _, _ = smoke_runs
     copy = tmp_path / "runs"

@@ -7,9 +7,9 @@ import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
 from cltbook.config import TrainingConfig
-from cltbook.data import Example
-from cltbook.models import train_tokenizer
-from cltbook.train import IGNORE_INDEX, collate, completion_loss, encode_example, finetune
+from cltbook.data.mixture import Example
+from cltbook.pipeline.models import train_tokenizer
+from cltbook.pipeline.train import IGNORE_INDEX, collate, completion_loss, encode_example, finetune
 
 TEXTS = ["Question: 2 + 3?\nAnswer: 2 + 3 = 5. The answer is 5.", "Pregunta: 4 + 1?"] * 20
 
@@ -19,7 +19,14 @@ def tokenizer():
 
 
 def example(i: int) -> Example:
-    return Example("math_reasoning", "en", f"t{i}", f"Question: {i} + 3?\nAnswer:", f" {i} + 3 = {i + 3}. The answer is {i + 3}.", float(i + 3))
+    return Example(
+        "math_reasoning",
+        "en",
+        f"t{i}",
+        f"Question: {i} + 3?\nAnswer:",
+        f" {i} + 3 = {i + 3}. The answer is {i + 3}.",
+        float(i + 3),
+    )
 
 
 def test_prompt_tokens_are_masked_and_completion_tokens_kept():
@@ -44,18 +51,27 @@ def test_collate_pads_on_the_right_and_masks_padding():
 
 def small_model(tok):
     torch.manual_seed(0)
-    return LlamaForCausalLM(LlamaConfig(
-        vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-        num_attention_heads=2, num_key_value_heads=2, pad_token_id=tok.pad_token_id,
-        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-    ))
+    return LlamaForCausalLM(
+        LlamaConfig(
+            vocab_size=len(tok),
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            num_key_value_heads=2,
+            pad_token_id=tok.pad_token_id,
+            bos_token_id=tok.bos_token_id,
+            eos_token_id=tok.eos_token_id,
+        )
+    )
 
 
 def full_logits_loss(model, batch):
     """The loss computed the long way: logits at every position."""
     logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits.float()
     return torch.nn.functional.cross_entropy(
-        logits[:, :-1].reshape(-1, logits.size(-1)), batch["labels"][:, 1:].reshape(-1), ignore_index=IGNORE_INDEX)
+        logits[:, :-1].reshape(-1, logits.size(-1)), batch["labels"][:, 1:].reshape(-1), ignore_index=IGNORE_INDEX
+    )
 
 
 @pytest.mark.parametrize("architecture", ["llama", "qwen2"])
@@ -67,9 +83,17 @@ def test_completion_loss_skips_prompt_logits_without_changing_the_loss_or_its_gr
         model = small_model(tok)
     else:
         torch.manual_seed(0)
-        model = Qwen2ForCausalLM(Qwen2Config(
-            vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-            num_attention_heads=2, num_key_value_heads=1, pad_token_id=tok.pad_token_id))
+        model = Qwen2ForCausalLM(
+            Qwen2Config(
+                vocab_size=len(tok),
+                hidden_size=32,
+                intermediate_size=64,
+                num_hidden_layers=1,
+                num_attention_heads=2,
+                num_key_value_heads=1,
+                pad_token_id=tok.pad_token_id,
+            )
+        )
     # prompts of different lengths: the first labelled position differs per row
     long_prompt = Example("math_reasoning", "en", "long", "Question: " + "1 + " * 12 + "3?\nAnswer:", " 15.", 15.0)
     batch = collate([encode_example(tok, ex) for ex in (example(1), long_prompt, example(123))], tok.pad_token_id)
@@ -103,19 +127,27 @@ def test_finetune_lowers_validation_loss_and_restores_the_best_step():
 def test_training_stops_once_a_pass_over_the_data_is_below_the_target_loss():
     tok = tokenizer()
     train = [example(i) for i in range(16)]  # two steps a pass at batch size 8
-    capped = TrainingConfig(max_steps=300, batch_size=8, learning_rate=3e-3, warmup_steps=2, eval_every=100,
-                            select_checkpoint="last")
+    capped = TrainingConfig(
+        max_steps=300, batch_size=8, learning_rate=3e-3, warmup_steps=2, eval_every=100, select_checkpoint="last"
+    )
     full = finetune(small_model(tok), tok, train, train[:4], capped, seed=0)
     target = 0.5
     passes = [sum(full.train_losses[i - 2 : i]) / 2 for i in range(2, len(full.train_losses) + 1)]
     first_below = 2 + next(i for i, loss in enumerate(passes) if loss < target)
-    stopped = finetune(small_model(tok), tok, train, train[:4],
-                       dataclasses.replace(capped, stop_at_train_loss=target), seed=0)
+    stopped = finetune(
+        small_model(tok), tok, train, train[:4], dataclasses.replace(capped, stop_at_train_loss=target), seed=0
+    )
     assert stopped.steps == stopped.best_step == first_below < 300
     assert stopped.train_losses == full.train_losses[:first_below]
     assert stopped.validation[-1]["step"] == first_below  # the last weights are validated too
-    never = finetune(small_model(tok), tok, train, train[:4],
-                     dataclasses.replace(capped, max_steps=20, stop_at_train_loss=1e-9), seed=0)
+    never = finetune(
+        small_model(tok),
+        tok,
+        train,
+        train[:4],
+        dataclasses.replace(capped, max_steps=20, stop_at_train_loss=1e-9),
+        seed=0,
+    )
     assert never.steps == 20
 
 
@@ -131,8 +163,9 @@ def test_lora_trains_adapters_only_and_merges_them_back():
     tok = tokenizer()
     model = small_model(tok)
     before = {name: p.detach().clone() for name, p in model.named_parameters()}
-    config = TrainingConfig(max_steps=6, batch_size=4, learning_rate=1e-2, eval_every=3,
-                            method="lora", lora_rank=4, lora_alpha=8)
+    config = TrainingConfig(
+        max_steps=6, batch_size=4, learning_rate=1e-2, eval_every=3, method="lora", lora_rank=4, lora_alpha=8
+    )
     result = finetune(model, tok, [example(i) for i in range(12)], [example(50)], config, seed=0)
     assert result.steps == 6
     after = dict(model.named_parameters())

@@ -12,11 +12,16 @@ import pytest
 from cltbook.config import MAX_QUANTITY, MIN_QUANTITY, WorldConfig
 from cltbook.languages import SHARED_MARKERS, WORLD_LANGUAGES, get_language
 from cltbook.world import (
+    DEFAULT_LANGUAGE_SHARES,
+    MAX_EVAL_ITEMS,
     TASKS,
-    DEFAULT_LANGUAGE_SHARES, MAX_EVAL_ITEMS, LeakError, assert_disjoint, pretraining_documents,
-    problems, render,
+    LeakError,
+    assert_disjoint,
+    corpus,
+    pretraining_documents,
+    problems,
+    render,
 )
-from cltbook.world import corpus
 from cltbook.world.lexicon import OBJECTS, PEOPLE, fill
 
 NO_TASKS = dict(math_task_share=0.0, summarization_task_share=0.0, instruction_task_share=0.0)
@@ -25,6 +30,7 @@ NO_TASKS = dict(math_task_share=0.0, summarization_task_share=0.0, instruction_t
 def world(documents: int = 2000, **settings) -> WorldConfig:
     """A world with a small corpus; ``settings`` override WorldConfig's defaults."""
     return WorldConfig(corpus_documents=documents, **settings)
+
 
 KANA = re.compile(r"[\u3040-\u30ff]")
 HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -36,11 +42,11 @@ LATIN_LANGUAGES = ("en", "es", "fr", "pt")
 
 @pytest.fixture(scope="module")
 def splits():
-    return {"train": problems("train", 2000), "validation": problems("validation", 200),
-            "eval": problems("eval", 200)}
+    return {"train": problems("train", 2000), "validation": problems("validation", 200), "eval": problems("eval", 200)}
 
 
 # ---- problems -----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("split", ["train", "validation", "eval"])
 def test_problems_are_deterministic_and_prefix_stable(split):
@@ -93,6 +99,7 @@ def test_the_worlds_numbers_set_the_problems():
 
 # ---- rendering ----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("language", WORLD_LANGUAGES)
 def test_renderings_end_with_the_answer_sentence_and_use_the_right_script(splits, language):
     template = get_language(language).answer_template
@@ -139,23 +146,26 @@ def _person(name_en):
 MARIA, JOHN, ANNA = _person("Maria"), _person("John"), _person("Anna")
 
 
-@pytest.mark.parametrize("language, key, subject, obj, other, expected", [
-    # Korean particles by batchim of the last syllable.
-    ("ko", "have", MARIA, "apple", None, "마리아는 사과를 5개 가지고 있습니다."),
-    ("ko", "have", JOHN, "book", None, "존은 책을 5권 가지고 있습니다."),
-    # French elision of "de" and gendered pronouns in the inverted question.
-    ("fr", "question", MARIA, "egg", None, "Combien d'œufs Marie a-t-elle maintenant ?"),
-    ("fr", "receive", JOHN, "apple", ANNA, "Il reçoit 5 pommes d'Anne."),
-    # Spanish/Portuguese "how many" agrees with the noun.
-    ("es", "question", JOHN, "book", None, "¿Cuántos libros tiene Juan ahora?"),
-    ("pt", "question", JOHN, "apple", None, "Quantas maçãs João tem agora?"),
-    # Arabic verbs agree with the subject's gender.
-    ("ar", "buy", MARIA, "apple", None, "تشتري أيضًا 5 من التفاح."),
-    ("ar", "buy", JOHN, "apple", None, "يشتري أيضًا 5 من التفاح."),
-    # Japanese and Chinese counters.
-    ("ja", "give", MARIA, "pen", JOHN, "ジョンにペンを5本あげます。"),
-    ("zh", "give", MARIA, "flower", JOHN, "她给了约翰5朵花。"),
-])
+@pytest.mark.parametrize(
+    "language, key, subject, obj, other, expected",
+    [
+        # Korean particles by batchim of the last syllable.
+        ("ko", "have", MARIA, "apple", None, "마리아는 사과를 5개 가지고 있습니다."),
+        ("ko", "have", JOHN, "book", None, "존은 책을 5권 가지고 있습니다."),
+        # French elision of "de" and gendered pronouns in the inverted question.
+        ("fr", "question", MARIA, "egg", None, "Combien d'œufs Marie a-t-elle maintenant ?"),
+        ("fr", "receive", JOHN, "apple", ANNA, "Il reçoit 5 pommes d'Anne."),
+        # Spanish/Portuguese "how many" agrees with the noun.
+        ("es", "question", JOHN, "book", None, "¿Cuántos libros tiene Juan ahora?"),
+        ("pt", "question", JOHN, "apple", None, "Quantas maçãs João tem agora?"),
+        # Arabic verbs agree with the subject's gender.
+        ("ar", "buy", MARIA, "apple", None, "تشتري أيضًا 5 من التفاح."),
+        ("ar", "buy", JOHN, "apple", None, "يشتري أيضًا 5 من التفاح."),
+        # Japanese and Chinese counters.
+        ("ja", "give", MARIA, "pen", JOHN, "ジョンにペンを5本あげます。"),
+        ("zh", "give", MARIA, "flower", JOHN, "她给了约翰5朵花。"),
+    ],
+)
 def test_grammar_hard_cases(language, key, subject, obj, other, expected):
     assert fill(language, key, subject, obj, other=other, n=5) == expected
 
@@ -169,6 +179,7 @@ def test_lexicon_covers_every_world_language():
 
 
 # ---- pretraining corpus -------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def documents():
@@ -193,14 +204,17 @@ def test_only_task_documents_show_a_task_format(documents):
 def test_task_documents_follow_their_shares_in_every_language_with_the_worlds_markers(documents):
     defaults = WorldConfig()
     counts = Counter(doc.task for doc in documents)
-    for task, share in (("math_reasoning", defaults.math_task_share),
-                        ("summarization", defaults.summarization_task_share),
-                        ("instruction_following", defaults.instruction_task_share)):
+    for task, share in (
+        ("math_reasoning", defaults.math_task_share),
+        ("summarization", defaults.summarization_task_share),
+        ("instruction_following", defaults.instruction_task_share),
+    ):
         assert abs(counts[task] / len(documents) - share) < 0.02, (task, counts[task])
         shown = [doc for doc in documents if doc.task == task]
         assert {doc.language for doc in shown} == set(WORLD_LANGUAGES)
-        assert all(doc.text.startswith(SHARED_MARKERS[0] + " ") and f"\n{SHARED_MARKERS[1]}" in doc.text
-                   for doc in shown)
+        assert all(
+            doc.text.startswith(SHARED_MARKERS[0] + " ") and f"\n{SHARED_MARKERS[1]}" in doc.text for doc in shown
+        )
     math_documents = [doc for doc in documents if doc.task == "math_reasoning"]
     for doc in math_documents[:50]:  # the answer sentence is in the document's own language
         assert get_language(doc.language).answer_template.split("{}")[0] in doc.text, doc.text
@@ -247,12 +261,15 @@ def test_parallel_documents_pair_english_with_one_language(documents):
         assert english.count("=") == other.count("=")
 
 
-@pytest.mark.parametrize("shares, message", [
-    ({"en": 0.5, "es": 0.6, "fr": -0.1}, "'fr'"),
-    ({"en": 0.5, "es": 0.4}, "sum to 1"),
-    ({"en": 0.5, "xx": 0.5}, "xx"),
-    ({"en": 0.5, "de": 0.5}, "'de' is not a world language"),
-])
+@pytest.mark.parametrize(
+    "shares, message",
+    [
+        ({"en": 0.5, "es": 0.6, "fr": -0.1}, "'fr'"),
+        ({"en": 0.5, "es": 0.4}, "sum to 1"),
+        ({"en": 0.5, "xx": 0.5}, "xx"),
+        ({"en": 0.5, "de": 0.5}, "'de' is not a world language"),
+    ],
+)
 def test_corpus_share_errors(shares, message):
     with pytest.raises(ValueError, match=message):
         pretraining_documents(world(10, language_shares=shares, parallel_share=0.0))
@@ -268,8 +285,11 @@ def test_corpus_skips_first_steps_of_evaluation_problems():
     shares = dict(DEFAULT_LANGUAGE_SHARES)
     guarded = corpus.eval_openings(WorldConfig())
     first_steps = {(p.person, p.obj, p.start, p.steps[0]) for p in problems("eval", MAX_EVAL_ITEMS)}
-    story_openings = {corpus.opening(item) for task in ("summarization", "instruction_following")
-                      for item in TASKS[task].items("eval", MAX_EVAL_ITEMS, WorldConfig())}
+    story_openings = {
+        corpus.opening(item)
+        for task in ("summarization", "instruction_following")
+        for item in TASKS[task].items("eval", MAX_EVAL_ITEMS, WorldConfig())
+    }
     assert guarded == first_steps | story_openings
     told = [e for _, events in corpus._generate(WorldConfig(), 2000, shares, guarded) for e in events]
     assert not set(told) & guarded
@@ -283,14 +303,17 @@ def test_corpus_skips_first_steps_of_evaluation_problems():
 
 # ---- cross-lingual anchors ----------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def anchored():
     return pretraining_documents(world(3000, code_switch_share=0.2, glossary_share=0.05))
 
 
 def test_knob_shares_are_met(anchored):
-    kinds = Counter("+" if "+" in d.language else "~" if "~" in d.language else "=" if "=" in d.language else "mono"
-                    for d in anchored)
+    kinds = Counter(
+        "+" if "+" in d.language else "~" if "~" in d.language else "=" if "=" in d.language else "mono"
+        for d in anchored
+    )
     assert abs(kinds["~"] / 3000 - 0.2) < 0.03 and abs(kinds["="] / 3000 - 0.05) < 0.015
     assert abs(kinds["+"] / 3000 - 0.05) < 0.015
 

@@ -12,10 +12,20 @@ import pytest
 from cltbook.config import WorldConfig
 from cltbook.languages import WORLD_LANGUAGES
 from cltbook.world import (
-    DEFAULT_LANGUAGE_SHARES, TASKS, UNDETERMINED, LeakError, assert_disjoint, identify,
-    language_fidelity, problems, rougeL_char, stories,
+    DEFAULT_LANGUAGE_SHARES,
+    TASKS,
+    UNDETERMINED,
+    LeakError,
+    assert_disjoint,
+    corpus,
+    identify,
+    instructions,
+    language_fidelity,
+    problems,
+    rougeL_char,
+    stories,
+    summarization,
 )
-from cltbook.world import corpus, instructions, summarization
 from cltbook.world.lexicon import OBJECT_KEYS, OBJECTS, PEOPLE, join_sentences
 from cltbook.world.tasks import alphabet_texts
 
@@ -41,6 +51,7 @@ def evaluation():
 
 
 # ---- registry -----------------------------------------------------------------------------------
+
 
 def test_registry_has_the_three_tasks_with_headlines_among_their_metrics():
     assert tuple(TASKS) == TASK_NAMES
@@ -73,6 +84,7 @@ def test_targets_score_perfectly_in_every_language(evaluation):
 
 # ---- splits and leaks ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", TASK_NAMES)
 def test_items_are_deterministic_and_prefix_stable(name):
     items = TASKS[name].items
@@ -84,7 +96,11 @@ def test_items_are_deterministic_and_prefix_stable(name):
 @pytest.mark.parametrize("name", STORY_TASKS)
 def test_splits_are_disjoint_for_large_counts(name):
     items = TASKS[name].items
-    train, validation, held_out = items("train", 8000, WORLD), items("validation", 500, WORLD), items("eval", 1000, WORLD)
+    train, validation, held_out = (
+        items("train", 8000, WORLD),
+        items("validation", 500, WORLD),
+        items("eval", 1000, WORLD),
+    )
     for split in (train, validation, held_out):
         assert len({item.signature for item in split}) == len(split)
     assert_disjoint(train, held_out)
@@ -94,8 +110,12 @@ def test_splits_are_disjoint_for_large_counts(name):
 
 def test_story_tasks_share_the_split_scheme():
     """A story held out in one task is never a training story of the other."""
-    assert_disjoint(TASKS["summarization"].items("train", 3000, WORLD), TASKS["instruction_following"].items("eval", 500, WORLD))
-    assert_disjoint(TASKS["instruction_following"].items("train", 3000, WORLD), TASKS["summarization"].items("eval", 500, WORLD))
+    assert_disjoint(
+        TASKS["summarization"].items("train", 3000, WORLD), TASKS["instruction_following"].items("eval", 500, WORLD)
+    )
+    assert_disjoint(
+        TASKS["instruction_following"].items("train", 3000, WORLD), TASKS["summarization"].items("eval", 500, WORLD)
+    )
 
 
 @pytest.mark.parametrize("name", TASK_NAMES)
@@ -109,8 +129,14 @@ def test_an_injected_leak_is_caught(name):
 
 def test_a_story_with_other_wording_is_still_the_same_item():
     story = stories("eval", 1)[0]
-    reworded = dataclasses.replace(story, item_id="train-x", start=story.start + 1, distractors=(), lead=0,
-                                   friend=next(i for i in range(len(PEOPLE)) if i not in (story.person, story.friend)))
+    reworded = dataclasses.replace(
+        story,
+        item_id="train-x",
+        start=story.start + 1,
+        distractors=(),
+        lead=0,
+        friend=next(i for i in range(len(PEOPLE)) if i not in (story.person, story.friend)),
+    )
     with pytest.raises(LeakError):
         assert_disjoint([reworded], [story])
 
@@ -135,6 +161,7 @@ def test_difficulty_knobs_set_story_length_and_instruction_count():
 
 # ---- disjoint from the pretraining corpus -------------------------------------------------------
 
+
 def test_evaluation_stories_never_open_a_corpus_story():
     held_out = {name: TASKS[name].items("eval", 1000, WORLD) for name in STORY_TASKS}
     eval_stories = held_out["summarization"] + [item.story for item in held_out["instruction_following"]]
@@ -151,6 +178,7 @@ def test_evaluation_stories_never_open_a_corpus_story():
 
 
 # ---- renderings ---------------------------------------------------------------------------------
+
 
 def _assert_script(language: str, text: str) -> None:
     if language == "ja":
@@ -198,44 +226,64 @@ def test_summaries_are_one_sentence_about_the_focal_events_only(language):
         # Without the focal object's noun ("marbles" holds "balls" in Arabic).
         # Without its counter either (in Japanese, flowers are counted 本, which is also "books").
         focal = OBJECTS[OBJECT_KEYS[story.obj]][language]
-        rest = summary.replace(focal.word, "").replace(focal.counter, "") if focal.counter else summary.replace(focal.word, "")
+        rest = (
+            summary.replace(focal.word, "").replace(focal.counter, "")
+            if focal.counter
+            else summary.replace(focal.word, "")
+        )
         for fact in story.distractors:
             assert not _mentions(summary, _names(fact.person, language), language), (fact, summary)
             if fact.kind == "have":
                 assert not _mentions(rest, OBJECTS[OBJECT_KEYS[fact.obj]][language].word, language), (fact, summary)
 
 
-@pytest.mark.parametrize("language, expected", [
-    ("en", "Maria buys 5 apples and gives 3 apples to John."),
-    ("es", "María compra 5 manzanas y le da 3 manzanas a Juan."),
-    ("fr", "Marie achète 5 pommes et donne 3 pommes à Jean."),
-    ("pt", "Maria compra 5 maçãs e dá 3 maçãs para João."),
-    ("ja", "マリアはりんごを5個買って、ジョンにりんごを3個あげます。"),
-    ("zh", "玛丽亚买了5个苹果，然后给了约翰3个苹果。"),
-    ("ko", "마리아는 사과를 5개 사고 존에게 사과를 3개 줍니다."),
-    ("ar", "ماريا تشتري 5 من التفاح وتعطي 3 من التفاح لجون."),
-])
+@pytest.mark.parametrize(
+    "language, expected",
+    [
+        ("en", "Maria buys 5 apples and gives 3 apples to John."),
+        ("es", "María compra 5 manzanas y le da 3 manzanas a Juan."),
+        ("fr", "Marie achète 5 pommes et donne 3 pommes à Jean."),
+        ("pt", "Maria compra 5 maçãs e dá 3 maçãs para João."),
+        ("ja", "マリアはりんごを5個買って、ジョンにりんごを3個あげます。"),
+        ("zh", "玛丽亚买了5个苹果，然后给了约翰3个苹果。"),
+        ("ko", "마리아는 사과를 5개 사고 존에게 사과를 3개 줍니다."),
+        ("ar", "ماريا تشتري 5 من التفاح وتعطي 3 من التفاح لجون."),
+    ],
+)
 def test_summary_grammar(language, expected):
-    story = summarization.Story("x", person=0, friend=8, obj=0, start=60, events=(("buy", 5), ("give", 3)),
-                                distractors=(), lead=0)
+    story = summarization.Story(
+        "x", person=0, friend=8, obj=0, start=60, events=(("buy", 5), ("give", 3)), distractors=(), lead=0
+    )
     assert summarization.summary(story, language) == expected
 
 
-@pytest.mark.parametrize("language, expected", [
-    ("en", "John finds 5 eggs, gets 4 eggs from Anna and eats 3 eggs."),
-    ("fr", "Jean trouve 5 œufs, reçoit 4 œufs d'Anne et mange 3 œufs."),
-    ("ja", "ジョンは卵を5個見つけて、アンナから卵を4個もらって、卵を3個食べます。"),
-    ("zh", "约翰找到了5个鸡蛋，从安娜那里得到了4个鸡蛋，然后吃了3个鸡蛋。"),
-    ("ko", "존은 달걀을 5개 찾고 안나에게서 달걀을 4개 받고 달걀을 3개 먹습니다."),
-    ("ar", "جون يجد 5 من البيض ويحصل من آنا على 4 من البيض ويأكل 3 من البيض."),
-])
+@pytest.mark.parametrize(
+    "language, expected",
+    [
+        ("en", "John finds 5 eggs, gets 4 eggs from Anna and eats 3 eggs."),
+        ("fr", "Jean trouve 5 œufs, reçoit 4 œufs d'Anne et mange 3 œufs."),
+        ("ja", "ジョンは卵を5個見つけて、アンナから卵を4個もらって、卵を3個食べます。"),
+        ("zh", "约翰找到了5个鸡蛋，从安娜那里得到了4个鸡蛋，然后吃了3个鸡蛋。"),
+        ("ko", "존은 달걀을 5개 찾고 안나에게서 달걀을 4개 받고 달걀을 3개 먹습니다."),
+        ("ar", "جون يجد 5 من البيض ويحصل من آنا على 4 من البيض ويأكل 3 من البيض."),
+    ],
+)
 def test_three_event_summary_grammar(language, expected):
-    story = summarization.Story("x", person=8, friend=1, obj=3, start=60,
-                                events=(("find", 5), ("receive", 4), ("eat", 3)), distractors=(), lead=0)
+    story = summarization.Story(
+        "x",
+        person=8,
+        friend=1,
+        obj=3,
+        start=60,
+        events=(("find", 5), ("receive", 4), ("eat", 3)),
+        distractors=(),
+        lead=0,
+    )
     assert summarization.summary(story, language) == expected
 
 
 # ---- instruction following ----------------------------------------------------------------------
+
 
 def test_every_instruction_type_and_format_occurs(evaluation):
     items = evaluation["instruction_following"][0]
@@ -253,8 +301,9 @@ def test_instruction_targets_pass_their_own_checks(evaluation, language):
 
 
 def _item(*instruction_list):
-    story = summarization.Story("x", person=0, friend=8, obj=0, start=60, events=(("buy", 5), ("give", 3)),
-                                distractors=(), lead=0)
+    story = summarization.Story(
+        "x", person=0, friend=8, obj=0, start=60, events=(("buy", 5), ("give", 3)), distractors=(), lead=0
+    )
     return instructions.InstructionItem("x", story, tuple(instruction_list))
 
 
@@ -266,36 +315,56 @@ QUOTE = instructions.Instruction("format", variant="quote")
 ENDING = instructions.Instruction("format", variant="ending")
 
 
-@pytest.mark.parametrize("language, item, expected", [
-    ("en", _item(LIST, ENDING), "- Maria has 60 apples.\n- She buys 5 more apples.\nThat is all."),
-    ("en", _item(COUNT, QUOTE), "“Maria has 60 apples. She buys 5 more apples.”"),
-    ("fr", _item(QUOTE), "« Marie a 60 pommes. Elle achète encore 5 pommes. Elle donne 3 pommes à Jean. »"),
-    ("ja", _item(COUNT, QUOTE), "「マリアはりんごを60個持っています。りんごをさらに5個買います。」"),
-    ("zh", _item(ENDING, KEYWORD), "玛丽亚有60个苹果。她又买了5个苹果。她给了约翰3个苹果。就这些。"),
-    ("ar", _item(LIST), "- لدى ماريا 60 من التفاح.\n- تشتري أيضًا 5 من التفاح."),
-])
+@pytest.mark.parametrize(
+    "language, item, expected",
+    [
+        ("en", _item(LIST, ENDING), "- Maria has 60 apples.\n- She buys 5 more apples.\nThat is all."),
+        ("en", _item(COUNT, QUOTE), "“Maria has 60 apples. She buys 5 more apples.”"),
+        ("fr", _item(QUOTE), "« Marie a 60 pommes. Elle achète encore 5 pommes. Elle donne 3 pommes à Jean. »"),
+        ("ja", _item(COUNT, QUOTE), "「マリアはりんごを60個持っています。りんごをさらに5個買います。」"),
+        ("zh", _item(ENDING, KEYWORD), "玛丽亚有60个苹果。她又买了5个苹果。她给了约翰3个苹果。就这些。"),
+        ("ar", _item(LIST), "- لدى ماريا 60 من التفاح.\n- تشتري أيضًا 5 من التفاح."),
+    ],
+)
 def test_instruction_targets(language, item, expected):
     assert instructions.render(item, language).target == expected
 
 
-@pytest.mark.parametrize("language, item, output, verdicts", [
-    # A third bullet, a missing closing sentence.
-    ("en", _item(LIST, ENDING), "- Maria has 60 apples.\n- She buys 5 more apples.\n- She gives 3 apples.", [False, False]),
-    # Bullets need "- ": "* " and "-" without a space do not count.
-    ("en", _item(LIST), "* Maria has 60 apples.\n-She buys 5 more apples.", [False]),
-    # Three sentences, ASCII quotes where “ ” were asked.
-    ("en", _item(COUNT, QUOTE), '"Maria has 60 apples. She buys 5 more apples. She gives 3 apples to John."', [False, False]),
-    # Japanese lengths count characters (a number once): 42 of them and three sentences against a
-    # bound of 30 and two sentences; then 23 characters in two sentences.
-    ("ja", _item(COUNT, LENGTH), "マリアはりんごを60個持っています。りんごをさらに5個買います。ジョンにりんごを3個あげます。",
-     [False, False]),
-    ("ja", _item(COUNT, LENGTH), "マリアはりんごを持っています。りんごを買います。", [True, True]),
-    # Keywords are whole words in Latin script ("apple" is not "apples"), substrings elsewhere.
-    ("en", _item(KEYWORD), "Maria has 60 apple.", [False]),
-    ("en", _item(KEYWORD), "APPLES!", [True]),
-    ("ko", _item(KEYWORD), "마리아는 사과를 샀습니다.", [True]),
-    ("ar", _item(KEYWORD), "لدى ماريا كتب.", [False]),
-])
+@pytest.mark.parametrize(
+    "language, item, output, verdicts",
+    [
+        # A third bullet, a missing closing sentence.
+        (
+            "en",
+            _item(LIST, ENDING),
+            "- Maria has 60 apples.\n- She buys 5 more apples.\n- She gives 3 apples.",
+            [False, False],
+        ),
+        # Bullets need "- ": "* " and "-" without a space do not count.
+        ("en", _item(LIST), "* Maria has 60 apples.\n-She buys 5 more apples.", [False]),
+        # Three sentences, ASCII quotes where “ ” were asked.
+        (
+            "en",
+            _item(COUNT, QUOTE),
+            '"Maria has 60 apples. She buys 5 more apples. She gives 3 apples to John."',
+            [False, False],
+        ),
+        # Japanese lengths count characters (a number once): 42 of them and three sentences against a
+        # bound of 30 and two sentences; then 23 characters in two sentences.
+        (
+            "ja",
+            _item(COUNT, LENGTH),
+            "マリアはりんごを60個持っています。りんごをさらに5個買います。ジョンにりんごを3個あげます。",
+            [False, False],
+        ),
+        ("ja", _item(COUNT, LENGTH), "マリアはりんごを持っています。りんごを買います。", [True, True]),
+        # Keywords are whole words in Latin script ("apple" is not "apples"), substrings elsewhere.
+        ("en", _item(KEYWORD), "Maria has 60 apple.", [False]),
+        ("en", _item(KEYWORD), "APPLES!", [True]),
+        ("ko", _item(KEYWORD), "마리아는 사과를 샀습니다.", [True]),
+        ("ar", _item(KEYWORD), "لدى ماريا كتب.", [False]),
+    ],
+)
 def test_checks_reject_what_does_not_follow(language, item, output, verdicts):
     assert instructions.check(item, language, output) == verdicts
 
@@ -316,6 +385,7 @@ def test_contradictory_instructions_are_rejected():
 
 
 # ---- switch-aware scoring -----------------------------------------------------------------------
+
 
 def test_an_english_answer_to_a_spanish_prompt_fails_every_headline(evaluation):
     for name in TASK_NAMES:
@@ -339,8 +409,14 @@ def test_instruction_following_counts_followed_instructions_only_in_the_right_la
     task = TASKS["instruction_following"]
     example = task.render(item, "es")
     half = task.score(example, "- María tiene 60 manzanas.")
-    assert half == {"prompt_strict": 0.0, "instruction_strict": 0.5, "prompt_strict_any_language": 0.0,
-                    "instruction_strict_any_language": 0.5, "language_match": 1.0, "language_undetermined": 0.0}
+    assert half == {
+        "prompt_strict": 0.0,
+        "instruction_strict": 0.5,
+        "prompt_strict_any_language": 0.0,
+        "instruction_strict_any_language": 0.5,
+        "language_match": 1.0,
+        "language_undetermined": 0.0,
+    }
     english = task.score(example, "- Maria has 60 manzanas.\n- She buys 5 more apples.")
     assert english["instruction_strict_any_language"] == 1.0 and english["instruction_strict"] == 0.0
     assert english["language_undetermined"] == 1.0  # English words with a Spanish one: mixed
@@ -359,50 +435,54 @@ def test_math_switch_aware_accuracy_needs_the_prompts_language():
 
 # ---- language identification --------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, expected", [
-    ("Maria buys 5 apples and gives 3 apples to John.", "en"),
-    ("María compra 5 manzanas y le da 3 manzanas a Juan.", "es"),
-    ("Marie achète 5 pommes et donne 3 pommes à Jean.", "fr"),
-    ("Maria compra 5 maçãs e dá 3 maçãs para João.", "pt"),
-    ("マリアはりんごを5個買います。", "ja"),
-    ("玛丽亚买了5个苹果。", "zh"),
-    ("마리아는 사과를 5개 삽니다.", "ko"),
-    ("ماريا تشتري 5 من التفاح.", "ar"),
-    ("12 + 5 = 17. 17 - 3 = 14.", UNDETERMINED),  # digits only
-    ("", UNDETERMINED),
-    ("?!。…", UNDETERMINED),  # punctuation only
-    ("Maria John", UNDETERMINED),  # names only: Latin
-    ("María, Juan.", UNDETERMINED),
-    ("マリア", UNDETERMINED),  # names only: katakana, Han, Hangul, Arabic
-    ("玛丽亚", UNDETERMINED),
-    ("마리아 존", UNDETERMINED),
-    ("ماريا", UNDETERMINED),
-    ("Maria buys 5 apples y le da 3 manzanas a Juan.", UNDETERMINED),  # mixed Latin languages
-    ("Maria has 5 りんご", UNDETERMINED),  # mixed scripts
-    ("玛丽亚有5个りんご。", UNDETERMINED),  # kana with Chinese-only characters
-    ("사과 apples", UNDETERMINED),
-    ("Привет", UNDETERMINED),  # a script outside the world
-    ("Hallo Welt", UNDETERMINED),  # Latin words the world does not know
-    # Kanji only: decided by the world's lexicon where it can be.
-    ("図書館", "ja"),
-    ("月曜日", "ja"),
-    ("图书馆", "zh"),
-    ("星期一", "zh"),
-    ("学校", UNDETERMINED),  # both languages write it so
-    ("図书", UNDETERMINED),  # Japanese and Chinese evidence at once
-    ("答案是14。", "zh"),
-    ("答えは14です。", "ja"),
-    ("A resposta é 14.", "pt"),
-    ("La respuesta es 14.", "es"),
-    ("La réponse est 14.", "fr"),
-    ("- Marie a 60 pommes.\n- Elle achète encore 5 pommes.\nC'est tout.", "fr"),
-])
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Maria buys 5 apples and gives 3 apples to John.", "en"),
+        ("María compra 5 manzanas y le da 3 manzanas a Juan.", "es"),
+        ("Marie achète 5 pommes et donne 3 pommes à Jean.", "fr"),
+        ("Maria compra 5 maçãs e dá 3 maçãs para João.", "pt"),
+        ("マリアはりんごを5個買います。", "ja"),
+        ("玛丽亚买了5个苹果。", "zh"),
+        ("마리아는 사과를 5개 삽니다.", "ko"),
+        ("ماريا تشتري 5 من التفاح.", "ar"),
+        ("12 + 5 = 17. 17 - 3 = 14.", UNDETERMINED),  # digits only
+        ("", UNDETERMINED),
+        ("?!。…", UNDETERMINED),  # punctuation only
+        ("Maria John", UNDETERMINED),  # names only: Latin
+        ("María, Juan.", UNDETERMINED),
+        ("マリア", UNDETERMINED),  # names only: katakana, Han, Hangul, Arabic
+        ("玛丽亚", UNDETERMINED),
+        ("마리아 존", UNDETERMINED),
+        ("ماريا", UNDETERMINED),
+        ("Maria buys 5 apples y le da 3 manzanas a Juan.", UNDETERMINED),  # mixed Latin languages
+        ("Maria has 5 りんご", UNDETERMINED),  # mixed scripts
+        ("玛丽亚有5个りんご。", UNDETERMINED),  # kana with Chinese-only characters
+        ("사과 apples", UNDETERMINED),
+        ("Привет", UNDETERMINED),  # a script outside the world
+        ("Hallo Welt", UNDETERMINED),  # Latin words the world does not know
+        # Kanji only: decided by the world's lexicon where it can be.
+        ("図書館", "ja"),
+        ("月曜日", "ja"),
+        ("图书馆", "zh"),
+        ("星期一", "zh"),
+        ("学校", UNDETERMINED),  # both languages write it so
+        ("図书", UNDETERMINED),  # Japanese and Chinese evidence at once
+        ("答案是14。", "zh"),
+        ("答えは14です。", "ja"),
+        ("A resposta é 14.", "pt"),
+        ("La respuesta es 14.", "es"),
+        ("La réponse est 14.", "fr"),
+        ("- Marie a 60 pommes.\n- Elle achète encore 5 pommes.\nC'est tout.", "fr"),
+    ],
+)
 def test_identify(text, expected):
     assert identify(text) == expected
 
 
 def test_identify_recognises_every_rendered_prompt_and_target(evaluation):
-    for name, (_, by_language) in evaluation.items():
+    for _, by_language in evaluation.values():
         for language, examples in by_language.items():
             for example in examples[:20]:
                 assert identify(example.prompt) == language, example.prompt
@@ -418,27 +498,32 @@ def test_language_fidelity():
 
 # ---- ROUGE-L ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("reference, prediction, language, expected", [
-    # Words, lower-cased, punctuation deleted: LCS maria/buys/apples = 3 of 4 and 3 tokens.
-    ("Maria buys 5 apples.", "maria buys apples", "en", 2 * 3 / 7),
-    ("Maria buys 5 apples.", "MARIA BUYS 5 APPLES!", "en", 1.0),
-    # Order matters: LCS of (a b c) and (c b a) is 1.
-    ("apples buys Maria", "Maria buys apples", "en", 2 * 1 / 6),
-    # "d'Anne" splits at the apostrophe into "d" and "anne".
-    ("Jean reçoit 5 pommes d'Anne.", "Jean reçoit des pommes", "fr", 2 * 3 / (6 + 4)),
-    # Characters in Japanese and Chinese, punctuation dropped: 买了5个苹果 vs 买了苹果 → LCS 4.
-    ("玛丽亚买了5个苹果。", "买了苹果", "zh", 2 * 4 / (9 + 4)),
-    ("りんごを5個買って、", "りんごを買う", "ja", 2 * 5 / (9 + 6)),
-    # Korean words keep their particles.
-    ("마리아는 사과를 5개 삽니다.", "마리아는 사과를 삽니다", "ko", 2 * 3 / 7),
-    ("Maria buys 5 apples.", "", "en", 0.0),
-    ("...", "...", "en", 0.0),
-])
+
+@pytest.mark.parametrize(
+    "reference, prediction, language, expected",
+    [
+        # Words, lower-cased, punctuation deleted: LCS maria/buys/apples = 3 of 4 and 3 tokens.
+        ("Maria buys 5 apples.", "maria buys apples", "en", 2 * 3 / 7),
+        ("Maria buys 5 apples.", "MARIA BUYS 5 APPLES!", "en", 1.0),
+        # Order matters: LCS of (a b c) and (c b a) is 1.
+        ("apples buys Maria", "Maria buys apples", "en", 2 * 1 / 6),
+        # "d'Anne" splits at the apostrophe into "d" and "anne".
+        ("Jean reçoit 5 pommes d'Anne.", "Jean reçoit des pommes", "fr", 2 * 3 / (6 + 4)),
+        # Characters in Japanese and Chinese, punctuation dropped: 买了5个苹果 vs 买了苹果 → LCS 4.
+        ("玛丽亚买了5个苹果。", "买了苹果", "zh", 2 * 4 / (9 + 4)),
+        ("りんごを5個買って、", "りんごを買う", "ja", 2 * 5 / (9 + 6)),
+        # Korean words keep their particles.
+        ("마리아는 사과를 5개 삽니다.", "마리아는 사과를 삽니다", "ko", 2 * 3 / 7),
+        ("Maria buys 5 apples.", "", "en", 0.0),
+        ("...", "...", "en", 0.0),
+    ],
+)
 def test_rougeL_char(reference, prediction, language, expected):
     assert rougeL_char(reference, prediction, language) == pytest.approx(expected)
 
 
 # ---- tokenizer alphabet -------------------------------------------------------------------------
+
 
 def test_alphabet_covers_every_character_of_every_evaluation_text(evaluation):
     alphabet = set("".join(alphabet_texts(WORLD)))

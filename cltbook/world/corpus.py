@@ -17,7 +17,7 @@ sees.
 No evaluation item can appear in the corpus. Task documents come from the training split, which
 is disjoint from the evaluation split by signature. Beyond that, no document opens the way an
 evaluation item opens: a story or a task item that begins with the (person, object, start, first
-step) of any of the first :data:`~cltbook.world.math.MAX_EVAL_ITEMS` evaluation items of any task
+step) of any of the first :data:`~cltbook.world.arithmetic.MAX_EVAL_ITEMS` evaluation items of any task
 is skipped (another is drawn).
 """
 
@@ -32,17 +32,35 @@ from typing import Callable, Iterator, Mapping
 
 from cltbook.config import ANCHOR_SHARES, MIN_QUANTITY, TASK_SHARES, WorldConfig
 from cltbook.languages import WORLD_LANGUAGES, get_language
+from cltbook.world.arithmetic import MAX_EVAL_ITEMS, apply, draw_step, equation
 from cltbook.world.lexicon import (
-    DAYS, OBJECT_KEYS, OBJECTS, PEOPLE, PLACES, TEMPLATES, UNSPACED, fill, join_sentences, verb_options,
+    DAYS,
+    OBJECT_KEYS,
+    OBJECTS,
+    PEOPLE,
+    PLACES,
+    TEMPLATES,
+    UNSPACED,
+    fill,
+    join_sentences,
+    verb_options,
 )
-from cltbook.world.math import MAX_EVAL_ITEMS, apply, draw_step, equation
 from cltbook.world.tasks import TASKS, TRAIN_POOL_SIZE
 
 # Resource level is not script: Chinese is better resourced than French, Portuguese less than
 # Arabic or Korean in this world.
-DEFAULT_LANGUAGE_SHARES: Mapping[str, float] = MappingProxyType({
-    "en": 0.30, "es": 0.15, "zh": 0.13, "fr": 0.12, "ja": 0.10, "ar": 0.07, "ko": 0.07, "pt": 0.06,
-})
+DEFAULT_LANGUAGE_SHARES: Mapping[str, float] = MappingProxyType(
+    {
+        "en": 0.30,
+        "es": 0.15,
+        "zh": 0.13,
+        "fr": 0.12,
+        "ja": 0.10,
+        "ar": 0.07,
+        "ko": 0.07,
+        "pt": 0.06,
+    }
+)
 MAX_SENTENCES = 8
 
 # A step as the guard compares it: (person, object, start, (op, amount)).
@@ -107,8 +125,13 @@ def _checked_shares(language_shares: Mapping[str, float]) -> dict[str, float]:
 
 def _item_settings(world: WorldConfig) -> WorldConfig:
     """The world's settings that decide its task items, alone: a hashable cache key."""
-    return WorldConfig(seed=world.seed, max_start=world.max_start, max_amount=world.max_amount,
-                       math_steps=world.math_steps, story_distractors=world.story_distractors)
+    return WorldConfig(
+        seed=world.seed,
+        max_start=world.max_start,
+        max_amount=world.max_amount,
+        math_steps=world.math_steps,
+        story_distractors=world.story_distractors,
+    )
 
 
 def opening(item) -> Event:
@@ -189,8 +212,13 @@ def _plan(rng: random.Random, world: WorldConfig) -> tuple[list[Sentence], list[
         sentences += more
         events.append(event)
     fillers = [
-        functools.partial(fill, key="day", subject=PEOPLE[person],
-                          day=rng.randrange(len(DAYS["en"])), place=rng.randrange(len(PLACES["en"]))),
+        functools.partial(
+            fill,
+            key="day",
+            subject=PEOPLE[person],
+            day=rng.randrange(len(DAYS["en"])),
+            place=rng.randrange(len(PLACES["en"])),
+        ),
         functools.partial(fill, key="friend", subject=PEOPLE[friend], other=PEOPLE[person]),
     ]
     room = max(0, MAX_SENTENCES - len(sentences))
@@ -228,8 +256,14 @@ def _task_document(task: _TaskItems, language: str, markers: str) -> Document:
     return Document(language, text, ((language, text),), task=task.task.name)
 
 
-def _generate(world: WorldConfig, n_documents: int, shares: Mapping[str, float], guarded: frozenset[Event],
-              stream: str = "corpus", mixed: bool = True) -> Iterator[tuple[Document, list[Event]]]:
+def _generate(
+    world: WorldConfig,
+    n_documents: int,
+    shares: Mapping[str, float],
+    guarded: frozenset[Event],
+    stream: str = "corpus",
+    mixed: bool = True,
+) -> Iterator[tuple[Document, list[Event]]]:
     """Documents of ``world``; ``mixed=False`` gives story documents alone (no task documents, no
     cross-lingual anchors), as the held-out sets of the world card."""
     rng = random.Random(f"cltbook-world:{world.seed}:{stream}")
@@ -237,11 +271,15 @@ def _generate(world: WorldConfig, n_documents: int, shares: Mapping[str, float],
     partners = [c for c in codes if c != "en"]
     partner_weights = [shares[c] for c in partners]
     parallel_share, code_switch_share, glossary_share = (
-        (getattr(world, name) for name in ANCHOR_SHARES) if mixed else (0.0, 0.0, 0.0))
+        (getattr(world, name) for name in ANCHOR_SHARES) if mixed else (0.0, 0.0, 0.0)
+    )
     anchors = parallel_share + code_switch_share + glossary_share
     task_shares = [(task, getattr(world, name)) for task, name in TASK_SHARES.items()] if mixed else []
-    task_items = {task: _TaskItems(task, world, round(1.1 * share * n_documents), guarded)
-                  for task, share in task_shares if share > 0}
+    task_items = {
+        task: _TaskItems(task, world, round(1.1 * share * n_documents), guarded)
+        for task, share in task_shares
+        if share > 0
+    }
     made = 0
     while made < n_documents:
         kind = rng.random()
@@ -307,13 +345,14 @@ def pretraining_documents(world: WorldConfig) -> list[Document]:
     return [doc for doc, _ in _generate(world, world.corpus_documents, shares, eval_openings(world))]
 
 
-def held_out_documents(language: str, count: int, world: WorldConfig,
-                       exclude: frozenset[str] = frozenset()) -> list[Document]:
+def held_out_documents(
+    language: str, count: int, world: WorldConfig, exclude: frozenset[str] = frozenset()
+) -> list[Document]:
     """``count`` story documents in one language from the corpus's own distribution but a stream
     of their own, for held-out loss; texts in ``exclude`` (the training corpus) are skipped."""
     shares = _checked_shares({language: 1.0})
     out: list[Document] = []
-    stream = _generate(world, 10 ** 9, shares, eval_openings(world), stream=f"heldout:{language}", mixed=False)
+    stream = _generate(world, 10**9, shares, eval_openings(world), stream=f"heldout:{language}", mixed=False)
     for document, _ in stream:
         if document.text not in exclude:
             out.append(document)

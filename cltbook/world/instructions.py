@@ -6,7 +6,7 @@ An :class:`InstructionItem` is a :class:`~cltbook.world.summarization.Story` plu
 - ``list``: exactly N bullet points, lines starting with "- " (N in BULLETS);
 - ``count``: exactly N sentences (N in SENTENCES);
 - ``length``: at most N words; in ja/zh N characters, counted as
-  :func:`cltbook.ifeval.count_words` counts words: every Han or kana character is one, a run of
+  :func:`cltbook.scoring.ifeval.count_words` counts words: every Han or kana character is one, a run of
   other letters or digits (a number) is one, punctuation and spaces are none. N is the target's own
   length rounded up to a multiple of LENGTH_STEP (words) or LENGTH_STEP_CHARACTERS (ja/zh);
 - ``keyword``: include a world word in the prompt's language: the object's noun ("apples",
@@ -39,13 +39,22 @@ from dataclasses import dataclass
 import regex
 
 from cltbook.config import WorldConfig
-from cltbook.ifeval import count_sentences, count_words
 from cltbook.languages import format_prompt
+from cltbook.scoring.ifeval import count_sentences, count_words
+from cltbook.world.arithmetic import DEFAULT_WORLD
 from cltbook.world.lexicon import OBJECT_KEYS, OBJECTS, PEOPLE, UNSPACED, join_sentences, phrase
-from cltbook.world.math import DEFAULT_WORLD
 from cltbook.world.summarization import (
-    EVENTS, MAX_DISTRACTORS, MAX_EVENTS, Rendered, Story, check_world_language,
-    checked_bounds, draw_story, focal_sentences, split_items, story_text,
+    EVENTS,
+    MAX_DISTRACTORS,
+    MAX_EVENTS,
+    Rendered,
+    Story,
+    check_world_language,
+    checked_bounds,
+    draw_story,
+    focal_sentences,
+    split_items,
+    story_text,
 )
 
 KINDS = ("list", "count", "length", "keyword", "format")
@@ -59,8 +68,7 @@ SENTENCES = (2, 3)
 LENGTH_STEP = 5
 LENGTH_STEP_CHARACTERS = 10
 # Pairs that contradict each other, by kind or format.
-CONFLICTS = frozenset({frozenset({"list", "count"}), frozenset({"list", "quote"}),
-                       frozenset({"count", "ending"})})
+CONFLICTS = frozenset({frozenset({"list", "count"}), frozenset({"list", "quote"}), frozenset({"count", "ending"})})
 # What the model sees between the prompt's label and its answer: a list starts on its own line.
 TARGET_SEPARATOR = "\n"
 _BULLET = regex.compile(r"^[ \t]*- \S", flags=regex.MULTILINE)
@@ -134,8 +142,14 @@ def _draw_instructions(rng: random.Random, bounds: tuple[int, int], facts: int) 
             return tuple(drawn)
 
 
-def items(split: str, count: int, world: WorldConfig = DEFAULT_WORLD, *,
-          instructions: tuple[int, int] = INSTRUCTIONS, events: tuple[int, int] = EVENTS) -> list[InstructionItem]:
+def items(
+    split: str,
+    count: int,
+    world: WorldConfig = DEFAULT_WORLD,
+    *,
+    instructions: tuple[int, int] = INSTRUCTIONS,
+    events: tuple[int, int] = EVENTS,
+) -> list[InstructionItem]:
     """The first ``count`` items of ``split`` of ``world``; prefix-stable and disjoint across
     splits."""
     instructions = checked_bounds("instructions", instructions, 1, MAX_INSTRUCTIONS)
@@ -160,7 +174,7 @@ def _response(item: InstructionItem, language: str) -> str:
     names = {instruction.name: instruction for instruction in item.instructions}
     facts = focal_sentences(item.story, language, connectors=False)
     shown = names.get("list", names.get("count"))
-    facts = facts[:shown.number] if shown else facts
+    facts = facts[: shown.number] if shown else facts
     if "list" in names:
         body = "\n".join("- " + fact for fact in facts)
     else:
@@ -216,8 +230,11 @@ def render(item: InstructionItem, language: str, markers: str = "native") -> Ren
     request = [phrase(language, "retell", PEOPLE[item.story.person])]
     request += [_statement(check, language) for check in checks]
     body = "\n".join([story_text(item.story, language), join_sentences(language, request)])
-    prompt = (format_prompt(language, body, markers) if markers == "shared"
-              else f"{body}\n{phrase(language, 'response_label')}")
+    prompt = (
+        format_prompt(language, body, markers)
+        if markers == "shared"
+        else f"{body}\n{phrase(language, 'response_label')}"
+    )
     return RenderedInstructions(item.item_id, language, prompt, response, checks)
 
 
@@ -225,8 +242,12 @@ def _contains(text: str, word: str) -> bool:
     """``word`` in ``text``, ignoring case: a whole word in Latin script, a substring otherwise."""
     if not _LATIN.search(word):
         return word in text
-    return regex.search(r"(?<![\p{L}\p{M}\p{N}])" + regex.escape(word) + r"(?![\p{L}\p{M}\p{N}])",
-                        text, flags=regex.IGNORECASE) is not None
+    return (
+        regex.search(
+            r"(?<![\p{L}\p{M}\p{N}])" + regex.escape(word) + r"(?![\p{L}\p{M}\p{N}])", text, flags=regex.IGNORECASE
+        )
+        is not None
+    )
 
 
 def passes(check: Check, output: str) -> bool:

@@ -1,7 +1,7 @@
 """Exact language identification for the world's text: script first, then the world's lexicon.
 
 The world's eight languages are told apart without statistics (for real text see
-:mod:`cltbook.langid`):
+:mod:`cltbook.scoring.langid`):
 
 1. Person names are removed first: they occur in several languages' texts (Maria is English and
    Portuguese; transliterations follow the script, not the language), so a name is no evidence.
@@ -94,8 +94,11 @@ def _lexicon() -> tuple[dict[str, frozenset[str]], frozenset[str], frozenset[str
             for word in _LETTER_RUN.findall(text.lower()):
                 users.setdefault(word, set()).add(code)
     han = {code: {c for text in texts[code] for c in text if _script(c) == "han"} for code in ("ja", "zh")}
-    return ({word: frozenset(codes) for word, codes in users.items()},
-            frozenset(han["ja"] - han["zh"]), frozenset(han["zh"] - han["ja"]))
+    return (
+        {word: frozenset(codes) for word, codes in users.items()},
+        frozenset(han["ja"] - han["zh"]),
+        frozenset(han["zh"] - han["ja"]),
+    )
 
 
 def _latin_language(text: str) -> str:

@@ -19,7 +19,7 @@ length (an argument of :func:`stories`, default EVENTS); the world's ``story_dis
 (min, max) number of distractor sentences. A story has 1 + events + distractors sentences. Its
 numbers are the world's (``max_start``, ``max_amount``).
 
-Splits use the hash buckets of :mod:`cltbook.world.math` over the story's signature, so they are
+Splits use the hash buckets of :mod:`cltbook.world.arithmetic` over the story's signature, so they are
 disjoint for any counts and prefix-stable. The signature is deliberately coarse: (person, object,
 (operation, amount) of each event). Verbs, the friend, the starting quantity and the distractors are
 left out, so two stories that differ only there, whose summaries would be near-identical, count as
@@ -40,12 +40,23 @@ from typing import Callable, TypeVar
 
 from cltbook.config import MAX_QUANTITY, MIN_QUANTITY, STORY_START_SPAN, WorldConfig
 from cltbook.languages import WORLD_LANGUAGES, format_prompt
-from cltbook.rouge import lcs_f_measure, sanitise
+from cltbook.scoring.rouge import lcs_f_measure, sanitise
+from cltbook.world.arithmetic import _BUCKETS, DEFAULT_WORLD, SPLITS, _digest, draw_step
 from cltbook.world.lexicon import (
-    ADD_VERBS, DAYS, OBJECT_KEYS, PEOPLE, PLACES, SUB_VERBS, TASK_PHRASES, TEMPLATES, UNSPACED, fill,
-    join_sentences, phrase, verb_options,
+    ADD_VERBS,
+    DAYS,
+    OBJECT_KEYS,
+    PEOPLE,
+    PLACES,
+    SUB_VERBS,
+    TASK_PHRASES,
+    TEMPLATES,
+    UNSPACED,
+    fill,
+    join_sentences,
+    phrase,
+    verb_options,
 )
-from cltbook.world.math import _BUCKETS, DEFAULT_WORLD, SPLITS, _digest, draw_step
 
 # Difficulty knob: (min, max) focal events per story.
 EVENTS = (2, 3)
@@ -146,8 +157,9 @@ class Rendered:
     target: str
 
 
-def split_items(split: str, count: int, world_seed: int, stream: str,
-                draw: Callable[[random.Random], Item]) -> list[Item]:
+def split_items(
+    split: str, count: int, world_seed: int, stream: str, draw: Callable[[random.Random], Item]
+) -> list[Item]:
     """The first ``count`` items of ``split`` drawn by ``draw`` from a seeded random stream.
 
     Math's split scheme for any item with a ``signature`` and an ``item_id``: an item is kept when
@@ -202,14 +214,16 @@ def draw_story(rng: random.Random, world: WorldConfig, events: tuple[int, int] =
         op, amount = draw_step(rng, value, world.max_amount)
         told.append((rng.choice(verb_options(op, OBJECT_KEYS[obj])), amount))
         value = value + amount if op == "add" else value - amount
-    others = rng.sample([i for i in range(len(PEOPLE)) if i not in (person, friend)],
-                        rng.randint(*world.story_distractors))
+    others = rng.sample(
+        [i for i in range(len(PEOPLE)) if i not in (person, friend)], rng.randint(*world.story_distractors)
+    )
     facts = tuple(_draw_fact(rng, other, obj, world) for other in others)
     return Story("", person, friend, obj, start, tuple(told), facts, rng.randint(0, len(facts)))
 
 
-def stories(split: str, count: int, world: WorldConfig = DEFAULT_WORLD, *,
-            events: tuple[int, int] = EVENTS) -> list[Story]:
+def stories(
+    split: str, count: int, world: WorldConfig = DEFAULT_WORLD, *, events: tuple[int, int] = EVENTS
+) -> list[Story]:
     """The first ``count`` stories of ``split`` ("train", "validation" or "eval") of ``world``.
 
     Deterministic and prefix-stable; disjoint across splits for any counts (module docstring).
@@ -241,7 +255,7 @@ def focal_sentences(story: Story, language: str, connectors: bool = True) -> lis
 def story_text(story: Story, language: str) -> str:
     """The story as running text: leading distractors, the focal block, the other distractors."""
     facts = [fact.sentence(language) for fact in story.distractors]
-    return join_sentences(language, [*facts[:story.lead], *focal_sentences(story, language), *facts[story.lead:]])
+    return join_sentences(language, [*facts[: story.lead], *focal_sentences(story, language), *facts[story.lead :]])
 
 
 def summary(story: Story, language: str) -> str:
@@ -263,14 +277,17 @@ def render(story: Story, language: str, markers: str = "native") -> Rendered:
     """The prompt (instruction, story, label) and the summary, in ``language``; with shared
     markers the instruction follows "Q:" and the label is "A:"."""
     body = "\n".join([phrase(language, "summarize"), story_text(story, language)])
-    prompt = (format_prompt(language, body, markers) if markers == "shared"
-              else f"{body}\n{phrase(language, 'summary_label')}")
+    prompt = (
+        format_prompt(language, body, markers)
+        if markers == "shared"
+        else f"{body}\n{phrase(language, 'summary_label')}"
+    )
     return Rendered(story.item_id, language, prompt, summary(story, language))
 
 
 def rouge_tokens(text: str, language: str) -> list[str]:
     """What :func:`rougeL_char` compares: lower-cased text with punctuation deleted (BERT's rule,
-    :func:`cltbook.rouge.sanitise`), then characters in ja/zh and space-separated words elsewhere
+    :func:`cltbook.scoring.rouge.sanitise`), then characters in ja/zh and space-separated words elsewhere
     (Korean words keep their particles: no segmenter)."""
     cleaned = sanitise(text.lower())
     if language in UNSPACED:
@@ -280,6 +297,5 @@ def rouge_tokens(text: str, language: str) -> list[str]:
 
 def rougeL_char(reference: str, prediction: str, language: str) -> float:
     """ROUGE-L F1 (0-1) on characters for ja/zh and on words elsewhere; 0 if either side has no
-    tokens. The world's own tokenisation: no stemming, no dictionaries (cf. cltbook.rouge)."""
+    tokens. The world's own tokenisation: no stemming, no dictionaries (cf. cltbook.scoring.rouge)."""
     return lcs_f_measure(rouge_tokens(reference, language), rouge_tokens(prediction, language))
-

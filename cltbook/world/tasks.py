@@ -17,7 +17,7 @@ the language-blind variants are kept, so the cost of switching languages shows a
 - math_reasoning: MGSM layout (``"{question_prefix} {question}\\n{answer_prefix}"``, or
   ``"Q: {question}\\nA:"`` with shared markers; target ``" " + worked solution`` ending with the
   language's answer sentence). Metrics: strict and flexible accuracy and no-answer rates
-  (:func:`cltbook.extract.math_scores`, shared with real data), ``first_step_correct`` (the first
+  (:func:`cltbook.scoring.extract.math_scores`, shared with real data), ``first_step_correct`` (the first
   worked equation exactly right, in any language: per-step credit), and
   ``accuracy_strict_switch_aware`` (headline).
 - summarization: ``rougeL_char`` (:func:`~cltbook.world.summarization.rougeL_char`) and
@@ -35,15 +35,23 @@ from typing import Any, Callable, Iterator
 
 from cltbook.config import TRAIN_POOL_SIZE, WorldConfig
 from cltbook.example import Example
-from cltbook.extract import math_scores
 from cltbook.languages import WORLD_LANGUAGES, format_prompt, get_language
-from cltbook.world import instructions, math, summarization
+from cltbook.scoring.extract import math_scores
+from cltbook.world import arithmetic, instructions, summarization
+from cltbook.world.arithmetic import LeakError, assert_disjoint
 from cltbook.world.langid import UNDETERMINED, identify
 from cltbook.world.lexicon import fillings
-from cltbook.world.math import LeakError, assert_disjoint
 
-__all__ = ["ALPHABET_SAMPLE", "TASKS", "TRAIN_POOL_SIZE", "LeakError", "Example", "WorldTask", "alphabet_texts",
-           "assert_disjoint"]
+__all__ = [
+    "ALPHABET_SAMPLE",
+    "TASKS",
+    "TRAIN_POOL_SIZE",
+    "LeakError",
+    "Example",
+    "WorldTask",
+    "alphabet_texts",
+    "assert_disjoint",
+]
 
 # Training items per task and language rendered into :func:`alphabet_texts`, on top of the
 # lexicon's exhaustive fillings.
@@ -72,12 +80,15 @@ def _language_scores(example: Example, output: str) -> tuple[bool, dict[str, flo
     return match, {"language_match": float(match), "language_undetermined": float(found == UNDETERMINED)}
 
 
-def _render_math(problem: math.Problem, language: str, markers: str = "native") -> Example:
-    rendered = math.render(problem, language)
+def _render_math(problem: arithmetic.Problem, language: str, markers: str = "native") -> Example:
+    rendered = arithmetic.render(problem, language)
     return Example(
-        task="math_reasoning", language=language, item_id=problem.item_id,
+        task="math_reasoning",
+        language=language,
+        item_id=problem.item_id,
         prompt=format_prompt(language, rendered.question, markers),
-        completion=" " + rendered.solution, answer=float(rendered.answer),
+        completion=" " + rendered.solution,
+        answer=float(rendered.answer),
     )
 
 
@@ -91,14 +102,19 @@ def _score_math(example: Example, output: str) -> dict[str, float]:
     # (errors compound over 2-3 steps, so partial transfer shows here before it shows in accuracy).
     first = _EQUATION.search(output)
     first_step = first is not None and first.group() == _EQUATION.search(example.completion).group()
-    return {**scores, "accuracy_strict_switch_aware": float(scores["accuracy_strict"] and match),
-            "first_step_correct": float(first_step), **language}
+    return {
+        **scores,
+        "accuracy_strict_switch_aware": float(scores["accuracy_strict"] and match),
+        "first_step_correct": float(first_step),
+        **language,
+    }
 
 
 def _render_summary(story: summarization.Story, language: str, markers: str = "native") -> Example:
     rendered = summarization.render(story, language, markers)
-    return Example("summarization", language, story.item_id, rendered.prompt,
-                       summarization.TARGET_SEPARATOR + rendered.target)
+    return Example(
+        "summarization", language, story.item_id, rendered.prompt, summarization.TARGET_SEPARATOR + rendered.target
+    )
 
 
 def _score_summary(example: Example, output: str) -> dict[str, float]:
@@ -109,8 +125,14 @@ def _score_summary(example: Example, output: str) -> dict[str, float]:
 
 def _render_instructions(item: instructions.InstructionItem, language: str, markers: str = "native") -> Example:
     rendered = instructions.render(item, language, markers)
-    return Example("instruction_following", language, item.item_id, rendered.prompt,
-                       instructions.TARGET_SEPARATOR + rendered.target, checks=rendered.checks)
+    return Example(
+        "instruction_following",
+        language,
+        item.item_id,
+        rendered.prompt,
+        instructions.TARGET_SEPARATOR + rendered.target,
+        checks=rendered.checks,
+    )
 
 
 def _score_instructions(example: Example, output: str) -> dict[str, float]:
@@ -134,27 +156,48 @@ TASKS: dict[str, WorldTask] = {
     task.name: task
     for task in (
         WorldTask(
-            "math_reasoning", math.problems, _render_math, _score_math,
-            ("accuracy_strict", "accuracy_flexible", "no_answer_strict", "no_answer_flexible",
-             "accuracy_strict_switch_aware", "first_step_correct", *_LANGUAGE_METRICS),
+            "math_reasoning",
+            arithmetic.problems,
+            _render_math,
+            _score_math,
+            (
+                "accuracy_strict",
+                "accuracy_flexible",
+                "no_answer_strict",
+                "no_answer_flexible",
+                "accuracy_strict_switch_aware",
+                "first_step_correct",
+                *_LANGUAGE_METRICS,
+            ),
             headline="accuracy_strict_switch_aware",
         ),
         WorldTask(
-            "summarization", summarization.stories, _render_summary, _score_summary,
+            "summarization",
+            summarization.stories,
+            _render_summary,
+            _score_summary,
             ("rougeL_char", "rougeL_char_switch_aware", *_LANGUAGE_METRICS),
             headline="rougeL_char_switch_aware",
         ),
         WorldTask(
-            "instruction_following", instructions.items, _render_instructions, _score_instructions,
-            ("prompt_strict", "instruction_strict", "prompt_strict_any_language",
-             "instruction_strict_any_language", *_LANGUAGE_METRICS),
+            "instruction_following",
+            instructions.items,
+            _render_instructions,
+            _score_instructions,
+            (
+                "prompt_strict",
+                "instruction_strict",
+                "prompt_strict_any_language",
+                "instruction_strict_any_language",
+                *_LANGUAGE_METRICS,
+            ),
             headline="prompt_strict",
         ),
     )
 }
 
 
-def alphabet_texts(world: WorldConfig = math.DEFAULT_WORLD) -> Iterator[str]:
+def alphabet_texts(world: WorldConfig = arithmetic.DEFAULT_WORLD) -> Iterator[str]:
     """Texts holding every character a task's prompt or target can contain, in every language:
     printable ASCII and the newline, the lexicon's exhaustive fillings, the registry's prompt
     phrases, and rendered training items of every task (for the code-built joins), with native
@@ -169,4 +212,3 @@ def alphabet_texts(world: WorldConfig = math.DEFAULT_WORLD) -> Iterator[str]:
                 example = task.render(item, code)
                 yield example.prompt
                 yield example.completion
-

@@ -1,0 +1,8 @@
+"""From results to the book: tables, estimates, regressions, audits and the rendered report.
+
+`analysis` selects and shapes the collected tables; `estimate` and `metrics` give estimates with
+bootstrap intervals; `regression` fits the interaction models; `calibration`, `published`,
+`scorecard` and `ablation` judge the world against the paper; `world_scale` reads the GPU
+measurements; `book` renders the Jupyter Book. Imports every layer below; nothing imports it but
+the command line.
+"""
