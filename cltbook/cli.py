@@ -4,9 +4,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
+import traceback
+from datetime import datetime, timezone
 from pathlib import Path
 
+from cltbook import __version__
 from cltbook.config import ConfigError, dump_yaml, load_study
 from cltbook.report.book import build
 from cltbook.sweep.executors import RayExecutor
@@ -166,13 +171,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+BUG_EXIT = 3  # an error in cltbook itself: the message says so and where the traceback is
+
+
+def _bug_report(argv: list[str] | None, err: BaseException) -> Path:
+    """Write the traceback of an unexpected error to a log file outside runs/ and results/."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    path = Path(tempfile.gettempdir()) / f"cltbook-error-{stamp}-{os.getpid()}.log"
+    command = " ".join(["cltbook", *(sys.argv[1:] if argv is None else argv)])
+    text = "".join(traceback.format_exception(type(err), err, err.__traceback__))
+    path.write_text(f"{command}\ncltbook {__version__}, Python {sys.version.split()[0]}\n\n{text}", encoding="utf-8")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Exit codes: 0 done; 1 a run failed, or the machine or its files refused (disk, permissions);
+    2 bad input, named in one line before any work; 3 a bug in cltbook (traceback in a log file)."""
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except Exception as err:
+        log = _bug_report(argv, err)
+        print(
+            f"internal error: {type(err).__name__}: {err}. This is a bug in cltbook, not a problem with your "
+            f"input; the traceback is in {log} (please include it when you report the bug)",
+            file=sys.stderr,
+        )
+        return BUG_EXIT
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import hashlib
 import itertools
 import json
 import math
+import os
 import types
 import typing
 from dataclasses import dataclass, field, fields
@@ -26,7 +27,9 @@ from typing import Any
 
 import yaml
 
+from cltbook.errors import ConfigError
 from cltbook.languages import UnknownLanguageError, get_language
+from cltbook.yamlfile import read_plain_yaml
 
 # Bump by hand whenever a change to the code changes what a run with the same config produces
 # (data generation, training loop, metrics). It is part of every run id, so old results are not
@@ -55,15 +58,6 @@ LOADER_TASKS = {
     "ifeval": "instruction_following",
 }
 BAD_RECORD_POLICIES = ("error", "skip_and_report")
-
-
-class ConfigError(ValueError):
-    """A configuration value is wrong; the message starts with the field path."""
-
-    def __init__(self, path: str, message: str):
-        self.path = path
-        self.message = message
-        super().__init__(f"{path}: {message}" if path else message)
 
 
 # --------------------------------------------------------------------------------------------
@@ -436,13 +430,24 @@ def _coerce(value: Any, tp: Any, path: str) -> Any:
         return value
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(path, f"expected a number, got {type(value).__name__} {value!r}")
+            hint = " (YAML reads it as text: write it as a plain number)" if _looks_numeric(value) else ""
+            raise ConfigError(path, f"expected a number, got {type(value).__name__} {value!r}{hint}")
+        if not math.isfinite(value):
+            raise ConfigError(path, f"must be a finite number, got {value!r}")
         return float(value)
     if tp is str:
         if not isinstance(value, str):
             raise ConfigError(path, f"expected a string, got {type(value).__name__} {value!r}")
         return value
     raise TypeError(f"{path}: unsupported annotation {_type_name(tp)}")
+
+
+def _looks_numeric(value: Any) -> bool:
+    try:
+        float(str(value).replace("_", ""))
+    except ValueError:
+        return False
+    return isinstance(value, str)
 
 
 def _unknown_key(path: str, key: str, known: list[str]) -> ConfigError:
@@ -458,6 +463,12 @@ def from_dict(cls: type, data: dict[str, Any], path: str = "") -> Any:
     for key in data:
         if key not in known:
             raise _unknown_key(path, str(key), known)
+    for f in fields(cls):
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        if required and f.name not in data:
+            raise ConfigError(
+                f"{path}.{f.name}" if path else f.name, f"is required: give the {cls.__name__} a {f.name}"
+            )
     kwargs = {key: _coerce(value, hints[key], f"{path}.{key}" if path else key) for key, value in data.items()}
     return cls(**kwargs)
 
@@ -721,7 +732,60 @@ def validate(config: RunConfig) -> RunConfig:
         "evaluation.items_per_language",
         f"the world holds {MAX_EVAL_ITEMS} evaluation items, got {evaluation.items_per_language}",
     )
+    _check_limits(config)
     return config
+
+
+# Upper bounds on the counts that decide how long a run takes or how much memory it asks for: each
+# is far above any setting this project or the paper uses (the paper's largest: 8,192 tokens of
+# context, a few thousand steps), so a value past it is a typo (10**12 steps) that would otherwise
+# run for months or fail after hours. CLTBOOK_ALLOW_LARGE=1 lifts them for someone who means it.
+LIMITS = {
+    "world.corpus_documents": 10_000_000,
+    "world.vocab_size": 1_000_000,
+    "base_model.pretrain_steps": 10_000_000,
+    "base_model.pretrain_batch_size": 65_536,
+    "base_model.pretrain_seq_len": 1_048_576,
+    "mixture.anchor_examples": 100_000_000,
+    "mixture.n_per_language": 100_000_000,
+    "mixture.total_examples": 100_000_000,
+    "mixture.multilingual_per_language": 100_000_000,
+    "training.max_steps": 10_000_000,
+    "training.batch_size": 65_536,
+    "training.warmup_steps": 10_000_000,
+    "training.eval_every": 10_000_000,
+    "training.validation_per_language": 1_000_000,
+    "training.lora_rank": 65_536,
+    "training.lora_alpha": 1_000_000,
+    "evaluation.items_per_language": 1_000_000,
+    "evaluation.max_new_tokens": 1_048_576,
+    "evaluation.batch_size": 65_536,
+    "data.few_shot": 64,
+}
+ALLOW_LARGE_VARIABLE = "CLTBOOK_ALLOW_LARGE"
+SEED_LIMIT = 2**32 - 1  # numpy's and torch's seed range; not lifted
+
+
+def _dotted(config: Any, path: str) -> Any:
+    for part in path.split("."):
+        config = getattr(config, part)
+    return config
+
+
+def _check_limits(config: RunConfig) -> None:
+    for path in ("seed", "data_seed", "world.seed", "base_model.seed"):
+        value = _dotted(config, path)
+        _require(value <= SEED_LIMIT, path, f"must be <= {SEED_LIMIT:,} (the seed range), got {value:,}")
+    if os.environ.get(ALLOW_LARGE_VARIABLE) == "1":
+        return
+    for path, limit in LIMITS.items():
+        value = _dotted(config, path)
+        _require(
+            value <= limit,
+            path,
+            f"{value:,} is above the limit of {limit:,} that catches typos before they cost days; "
+            f"set {ALLOW_LARGE_VARIABLE}=1 if you mean it",
+        )
 
 
 def config_from_parameters(namespace: dict[str, Any]) -> RunConfig:
@@ -908,60 +972,9 @@ def expand(study: StudyConfig) -> list[RunConfig]:
     return list(runs.values())
 
 
-# The only YAML types a study may hold: plain data. Anything else (a !!python/... tag) is refused
-# even though the safe loader would refuse most of it too, so the message can name the field.
-_PLAIN_TAGS = {f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "map", "seq")}
-
-
-def _check_yaml_nodes(node: yaml.Node, path: str, lines: list[str]) -> None:
-    """Refuse non-plain tags, and keys whose value YAML read as a comment (``key: #value``):
-    the file's text says something the resolved config does not."""
-    if node.tag not in _PLAIN_TAGS:
-        raise ConfigError(
-            path,
-            f"the YAML tag {node.tag.removeprefix('tag:yaml.org,2002:')!r} is not allowed; "
-            "a study holds plain data only",
-        )
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            child = f"{path}.{key.value}" if path else str(key.value)
-            if isinstance(value, yaml.ScalarNode) and value.tag.endswith(":null") and value.value == "":
-                mark = value.start_mark
-                rest = lines[mark.line][mark.column :].strip() if mark.line < len(lines) else ""
-                if rest.startswith("#"):
-                    raise ConfigError(
-                        child,
-                        f"has no value: YAML reads {rest!r} as a comment "
-                        "(quote a value that holds ' #', or write null)",
-                    )
-            _check_yaml_nodes(value, child, lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _check_yaml_nodes(item, f"{path}[{i}]", lines)
-
-
-def read_plain_yaml(path: Path) -> Any:
-    """A YAML file of plain data (safe loader), checked by :func:`_check_yaml_nodes` first."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise ConfigError(
-            "", f"{path} is not valid UTF-8 (byte {err.object[err.start]:#04x} at offset {err.start}); re-encode it"
-        ) from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        if root is not None:
-            _check_yaml_nodes(root, "", text.splitlines())
-        return yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise ConfigError("", f"{path} is not valid YAML: {err}") from None
-
-
 def load_study(path: str | Path) -> StudyConfig:
     """Read and validate a study file; every run is expanded and checked before returning."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError("", f"study file not found: {path}")
     data = read_plain_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError("", f"{path} must hold a mapping with 'name', 'base' and 'grid'")

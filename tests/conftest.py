@@ -2,9 +2,15 @@
 
 import json
 import os
+import secrets
 import shutil
+import socket
+import subprocess
+import sys
+import tempfile
 import threading
 from collections import deque
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
@@ -110,3 +116,52 @@ def server():
     httpd.shutdown()
     httpd.server_close()
     thread.join(timeout=5)
+
+
+# ---------------------------------------------------------------------------------------------
+# A real Ray cluster on this machine (the Ray executor's tests)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def ray_cluster(num_cpus: int = 2):
+    """Start a one-node Ray head with token authentication; yield its address. RAY_AUTH_MODE and
+    RAY_AUTH_TOKEN are set in this process (Ray reads them when it is imported and when a driver
+    connects) and restored afterwards; drivers started as subprocesses inherit them."""
+    token = secrets.token_hex(16)
+    saved = {name: os.environ.get(name) for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")}
+    os.environ.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token})
+    # Unix socket paths are limited to 107 bytes: Ray's session folder goes under a short path.
+    temp_dir = Path(tempfile.mkdtemp(prefix="r", dir="/tmp"))
+    port = free_port()
+    ray_cli = str(Path(sys.executable).parent / "ray")
+    try:
+        subprocess.run(
+            [
+                ray_cli,
+                "start",
+                "--head",
+                f"--port={port}",
+                f"--num-cpus={num_cpus}",
+                f"--temp-dir={temp_dir}",
+                "--include-dashboard=false",
+                "--disable-usage-stats",
+            ],
+            env=dict(os.environ),
+            check=True,
+            capture_output=True,
+        )
+        yield f"127.0.0.1:{port}"
+    finally:
+        subprocess.run([ray_cli, "stop", "--force"], env=dict(os.environ), capture_output=True)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        shutil.rmtree(temp_dir, ignore_errors=True)

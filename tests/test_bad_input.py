@@ -12,7 +12,7 @@ from conftest import ROOT
 from cltbook import cli
 from cltbook.config import load_study
 from cltbook.sweep.badinput import CASES, OUTPUT, prepare
-from cltbook.sweep.study import preflight
+from cltbook.sweep.preflight import preflight
 
 KINDS = {"study file", "notebook", "notebook parameter", "model folder", "data file", "command line"}
 

@@ -2,19 +2,13 @@
 
 import hashlib
 import os
-import secrets
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, SMOKE_STUDY
+from conftest import ROOT, SMOKE_STUDY, ray_cluster
 
 from cltbook.config import load_study
 from cltbook.pipeline.store import RECORD, read_record
@@ -203,44 +197,12 @@ def test_a_returned_run_folder_is_committed_whole(tmp_path):
     assert not (tmp_path / "runs" / "escape.txt").exists()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_the_smoke_study_runs_on_a_real_ray_cluster(tmp_path):
-    # Token authentication on both sides, set before Ray is imported (Ray reads the mode then).
-    token = secrets.token_hex(16)
-    saved = {name: os.environ.get(name) for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")}
-    os.environ.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token})
-    env = dict(os.environ)
-    import ray  # a missing Ray fails this test: the executor is part of the product
+    with ray_cluster(num_cpus=2) as address:  # sets the auth mode before Ray is imported: Ray reads it then
+        import ray  # a missing Ray fails this test: the executor is part of the product
 
-    assert ray.__version__.startswith("2.60")
-    # Unix socket paths are limited to 107 bytes: Ray's session folder goes under a short path.
-    temp_dir = Path(tempfile.mkdtemp(prefix="r", dir="/tmp"))
-    port = _free_port()
-    ray_cli = str(Path(sys.executable).parent / "ray")
-    subprocess.run(
-        [
-            ray_cli,
-            "start",
-            "--head",
-            f"--port={port}",
-            "--num-cpus=2",
-            f"--temp-dir={temp_dir}",
-            "--include-dashboard=false",
-            "--disable-usage-stats",
-        ],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    try:
-        executor = RayExecutor(
-            f"127.0.0.1:{port}", threads=1, worker_cache=str(tmp_path / "node-cache"), auth_mode="token"
-        )
+        assert ray.__version__.startswith("2.60")
+        executor = RayExecutor(address, threads=1, worker_cache=str(tmp_path / "node-cache"), auth_mode="token")
         outcome = run_study(
             SMOKE_STUDY,
             runs_root=tmp_path / "runs",
@@ -249,14 +211,6 @@ def test_the_smoke_study_runs_on_a_real_ray_cluster(tmp_path):
             root=ROOT,
             executor=executor,
         )
-    finally:
-        subprocess.run([ray_cli, "stop", "--force"], env=env, capture_output=True)
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        shutil.rmtree(temp_dir, ignore_errors=True)
     assert not outcome["failed"] and len(outcome["ok"]) == len(load_study(SMOKE_STUDY).expand())
     for run_id in outcome["ok"]:
         record = read_record(tmp_path / "runs" / "smoke" / run_id)

@@ -11,7 +11,15 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "cltbook"
 LAYERS = ["ground", "scoring", "world", "data", "pipeline", "sweep", "report", "cli"]
-GROUND = {"cltbook", "cltbook.languages", "cltbook.example", "cltbook.config", "cltbook.files"}
+GROUND = {
+    "cltbook",
+    "cltbook.errors",
+    "cltbook.languages",
+    "cltbook.example",
+    "cltbook.files",
+    "cltbook.yamlfile",
+    "cltbook.config",
+}
 
 
 def module_name(path: Path) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, ray_cluster
 
 from cltbook.config import load_study, run_config
 from cltbook.files import atomic_write_bytes
@@ -252,6 +252,47 @@ def test_two_drivers_share_a_study_executing_each_run_once(finished, tmp_path):
         for b in second
     )
     assert read_everything(runs) >= 6 * 4
+
+
+@pytest.mark.slow
+def test_a_local_driver_and_a_ray_driver_share_a_study_executing_each_run_once(finished, tmp_path):
+    """The Ray driver takes the same per-run lock as the local one: started while the local driver
+    executes its first run, it skips that run and takes the others; the local driver then skips
+    what the Ray driver holds or has committed."""
+    _, _, cache = finished  # the local driver's base model is built
+    study = write_study(tmp_path / "rel.yaml", {"mixture.n_per_language": [2, 4], "seed": [0, 1]})
+    runs = tmp_path / "runs"
+    configs = load_study(study).expand()
+    with ray_cluster(num_cpus=1) as address:
+        local = cltbook("run", str(study), "--runs-dir", str(runs), "--cache-dir", str(cache), "--threads", "1")
+        deadline = time.monotonic() + 120
+        while not list((runs / "rel").glob("*/stage")) and local.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)  # the local driver holds its first run's lock and is executing it
+        assert local.poll() is None, local.communicate()[0]
+        ray_driver = cltbook(
+            "run",
+            str(study),
+            "--runs-dir",
+            str(runs),
+            "--cache-dir",
+            str(tmp_path / "driver-cache"),
+            "--executor",
+            "ray",
+            "--ray-address",
+            address,
+            "--threads",
+            "1",
+        )
+        outputs = {"local": local.communicate(timeout=600)[0], "ray": ray_driver.communicate(timeout=600)[0]}
+    assert local.returncode == 0 and ray_driver.returncode == 0, outputs
+    records = {c.run_id: read_record(runs / "rel" / c.run_id) for c in configs}
+    assert all(r is not None and r["status"] == "ok" for r in records.values()), records
+    ran = {name: int(out.strip().splitlines()[-1].split(" ran")[0]) for name, out in outputs.items()}
+    by_executor = {name: sum(r["executor"]["name"] == name for r in records.values()) for name in ("local", "ray")}
+    # each run executed exactly once, by the driver whose record it carries; both drivers worked
+    assert sum(ran.values()) == len(configs) and ran == by_executor, (ran, by_executor, outputs)
+    assert ran["local"] > 0 and ran["ray"] > 0, outputs
+    assert "another cltbook run executes it" in outputs["ray"]
 
 
 # --------------------------------------------------------------------------------------------

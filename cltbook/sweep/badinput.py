@@ -92,6 +92,15 @@ def study(
     return write
 
 
+def alias_bomb(levels: int, width: int) -> str:
+    """A small study whose unknown key holds ``levels`` nested aliases of ``width`` each: a few
+    hundred bytes that expand to width ** levels values if anything walks them."""
+    lines = ["    a0: &a0 [0, 1]"] + [
+        f"    a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * width)}]" for i in range(1, levels)
+    ]
+    return "name: case\nnotes:\n" + "\n".join(lines) + "\n"
+
+
 def command_line(*extra: str) -> Callable[[Path], list[str]]:
     def write(project: Path) -> list[str]:
         study()(project)
@@ -266,12 +275,117 @@ CASES: list[BadInput] = [
         "boolean-for-integer", "study file", "true where a count belongs", "seed", "bool True", study({"seed": True})
     ),
     BadInput(
-        "yaml-1e-3-is-a-string",
+        "quoted-float",
         "study file",
-        "1e-3, which YAML 1.1 reads as a string",
+        "a quoted learning rate (text, not a number)",
         "training.learning_rate",
-        "str '1e-3'",
-        study_text("name: case\nbase:\n  training:\n    learning_rate: 1e-3\n"),
+        "write it as a plain number",
+        study_text("name: case\nbase:\n  training:\n    learning_rate: '3e-4'\n"),
+    ),
+    # study files: said twice, said too much, not said
+    BadInput(
+        "duplicate-nested-key",
+        "study file",
+        "a count written twice in one section (YAML keeps the last)",
+        "base.mixture.n_per_language",
+        "lines 4 and 5",
+        study_text("name: case\nbase:\n  mixture:\n    n_per_language: 2\n    n_per_language: 5\n"),
+    ),
+    BadInput(
+        "duplicate-grid",
+        "study file",
+        "a second top-level grid that would drop the first",
+        "grid",
+        "lines 2 and 4",
+        study_text("name: case\ngrid:\n  seed: [0, 1]\ngrid:\n  data_seed: [0, 1]\n"),
+    ),
+    BadInput(
+        "duplicate-grid-key",
+        "study file",
+        "a key repeated inside a grid",
+        "grid.seed",
+        "lines 3 and 4",
+        study_text("name: case\ngrid:\n  seed: [0, 1]\n  seed: [2]\n"),
+    ),
+    BadInput(
+        "duplicate-name",
+        "study file",
+        "the study's name written twice",
+        "name",
+        "lines 1 and 2",
+        study_text("name: case\nname: other\n"),
+    ),
+    BadInput(
+        "duplicate-block-grid",
+        "study file",
+        "a grid written twice inside a block",
+        "blocks[0].grid",
+        "lines 4 and 5",
+        study_text("name: case\nblocks:\n  - name: seeds\n    grid: {seed: [1]}\n    grid: {seed: [2]}\n"),
+    ),
+    BadInput(
+        "infinite-learning-rate",
+        "study file",
+        'a learning rate of .inf (passes a "> 0" check)',
+        "training.learning_rate",
+        "inf",
+        study_text("name: case\nbase:\n  training:\n    learning_rate: .inf\n"),
+    ),
+    BadInput(
+        "huge-count",
+        "study file",
+        "10^12 pretraining steps (a typo that would run for months)",
+        "base_model.pretrain_steps",
+        "1,000,000,000,000",
+        study({"base_model": {"pretrain_steps": 10**12}}),
+    ),
+    BadInput(
+        "missing-study-name",
+        "study file",
+        "a study without a name",
+        "name",
+        "is required",
+        study_text("grid:\n  seed: [0]\n"),
+    ),
+    BadInput(
+        "missing-block-name",
+        "study file",
+        "a block without a name",
+        "blocks[0].name",
+        "is required",
+        study_text("name: case\nblocks:\n  - grid: {seed: [1]}\n"),
+    ),
+    BadInput(
+        "alias-bomb",
+        "study file",
+        "700 bytes of nested YAML aliases that would expand to 10^11 values",
+        "case.yaml",
+        "at most 100,000",
+        study_text(alias_bomb(levels=12, width=9)),
+    ),
+    BadInput(
+        "study-is-a-folder",
+        "study file",
+        "a folder given where the study file belongs",
+        "case.yaml",
+        "is a folder",
+        lambda project: (project / STUDY).mkdir(parents=True) or _run(),
+    ),
+    BadInput(
+        "list-cut-by-comment",
+        "study file",
+        "a list cut by a comment (`[es, fr #, ja]`)",
+        "case.yaml",
+        "starts a YAML comment",
+        study_text("name: case\nbase:\n  seen_languages: [es, fr #, ja]\n"),
+    ),
+    BadInput(
+        "list-shortened-by-comment",
+        "study file",
+        "a list over two lines shortened by a comment (`[es, fr, #ja` ...)",
+        "base.seen_languages",
+        "'#ja'",
+        study_text("name: case\nbase:\n  seen_languages: [es, fr, #ja\n    zh]\n"),
     ),
     BadInput(
         "value-in-a-comment",

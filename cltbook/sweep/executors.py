@@ -16,7 +16,8 @@ order; the driver (:func:`cltbook.sweep.study.run_study`) shows progress and tal
   executes it in a temporary folder on its node (base models cached in a node-local folder), and
   returns the run folder's files; the driver writes them beside the final folder and renames it
   into place, so a run folder appears whole or not at all. Each node builds the base models its
-  runs need (once, under a file lock). Workers need cltbook installed in the
+  runs need (once, under a file lock). The driver holds each run's lock from submission until its
+  folder is committed, as the local executor does. Workers need cltbook installed in the
   same environment as the driver. ``RAY_AUTH_MODE`` is set explicitly on the driver (default
   "token"; the cluster must be started with the same mode and token, e.g. ``RAY_AUTH_TOKEN``).
 """
@@ -29,11 +30,11 @@ import queue
 import shutil
 import tempfile
 import threading
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Protocol, Sequence
 
-from cltbook.config import MODEL_SIZES, RunConfig, run_config
+from cltbook.config import MODEL_SIZES, ConfigError, RunConfig, run_config
 from cltbook.files import try_lock
 from cltbook.pipeline.store import read_record
 from cltbook.sweep.runner import NOTEBOOK, Build, build_base_model, execute_run
@@ -301,27 +302,42 @@ class RayExecutor:
         self, jobs: Sequence[Job], root: Path, cache_dir: Path, display: Display = QUIET, builds: Sequence[Build] = ()
     ) -> Iterator[tuple[RunConfig, dict[str, Any]]]:
         """Submit every run, yield each record as its folder is committed. ``builds`` are
-        ignored: each node builds what its runs need."""
+        ignored: each node builds what its runs need. The driver takes each run's lock (as the
+        local executor does) before submitting it and holds it until the folder is committed, so a
+        local driver and a Ray driver on one study execute each run once."""
         os.environ["RAY_AUTH_MODE"] = self.auth_mode  # before Ray is imported: it reads the mode then
         try:
             import ray
-        except ImportError as err:
-            raise RuntimeError(f"the Ray executor needs ray{RAY_VERSIONS}: pip install -e '.[ray]'") from err
+        except ImportError:
+            raise ConfigError("--executor", f"ray needs ray{RAY_VERSIONS}: pip install -e '.[ray]'") from None
 
         ray.init(address=self.address, log_to_driver=False, logging_level="WARNING")
+        locks: dict[Any, ExitStack] = {}
         try:
             notebook_text = (root / NOTEBOOK).read_text(encoding="utf-8")
             task = ray.remote(num_cpus=self.threads, num_gpus=self.gpus, max_retries=0)(_ray_task)
             pending = {}
             for config, run_dir in jobs:
+                lock = ExitStack()
+                held = lock.enter_context(run_lock(run_dir))
+                record = read_record(run_dir)
+                if not held or (record is not None and record.get("status") == "ok"):
+                    lock.close()
+                    yield config, elsewhere(config)  # another driver is executing it, or just did
+                    continue
                 display.add(config.label, run_dir)
                 ref = task.remote(config.to_dict(), notebook_text, self.threads, self.timeout, self.worker_cache)
-                pending[ref] = (config, run_dir)
+                pending[ref], locks[ref] = (config, run_dir), lock
             while pending:
                 (ready,), _ = ray.wait(list(pending), num_returns=1)
                 config, run_dir = pending.pop(ready)
-                commit_run_folder(run_dir, ray.get(ready))
+                try:
+                    commit_run_folder(run_dir, ray.get(ready))
+                finally:
+                    locks.pop(ready).close()
                 display.remove(run_dir)
                 yield config, read_record(run_dir)
         finally:
+            for lock in locks.values():
+                lock.close()
             ray.shutdown()

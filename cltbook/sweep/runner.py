@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from cltbook.config import RunConfig, base_model_key
+from cltbook.config import ConfigError, RunConfig, base_model_key
 from cltbook.files import atomic_write_text
 from cltbook.pipeline.store import DRIVER_VARIABLE, RECORD, STAGE, read_record, write_record
 
@@ -41,7 +41,11 @@ def project_root(start: Path | None = None) -> Path:
     for folder in (start, *start.parents):
         if (folder / "_config.yml").is_file() and (folder / "_toc.yml").is_file():
             return folder
-    raise FileNotFoundError(f"no cltbook project (a folder with _config.yml and _toc.yml) above {start}")
+    raise ConfigError(
+        "",
+        f"no cltbook project (a folder with _config.yml and _toc.yml) at or above {start}: "
+        "run cltbook from inside the project",
+    )
 
 
 def notebook_parameters(config: RunConfig, run_dir: Path, cache_dir: Path, threads: int) -> dict[str, Any]:
