@@ -29,6 +29,7 @@ import yaml
 
 from cltbook.errors import ConfigError
 from cltbook.languages import UnknownLanguageError, get_language
+from cltbook.tasks import SOURCE_TASKS, TASKS
 from cltbook.yamlfile import read_plain_yaml
 
 # Bump by hand whenever a change to the code changes what a run with the same config produces
@@ -36,7 +37,6 @@ from cltbook.yamlfile import read_plain_yaml
 # silently mixed with new ones; the git commit goes to provenance instead, never into the hash.
 CACHE_VERSION = 2
 
-TASKS = ("math_reasoning", "summarization", "instruction_following")
 # augmentation: anchor set + n per seen language (the paper); substitution: a fixed total in which
 # English examples are replaced by multilingual ones; none: the base model, not fine-tuned.
 MIXTURE_DESIGNS = ("augmentation", "substitution", "none")
@@ -46,17 +46,6 @@ DTYPES = ("auto", "float32", "bfloat16", "float16")
 TRAINING_METHODS = ("full", "lora")
 BACKENDS = ("torch", "unsloth")
 DATA_SOURCES = ("world", "real")
-REAL_LOADERS = ("mgsm", "mcot_math", "xlsum", "sharegpt", "aya", "aya_dolly", "ifeval")
-# The task each real loader's data belongs to; ifeval files hold prompts only (evaluation).
-LOADER_TASKS = {
-    "mgsm": "math_reasoning",
-    "mcot_math": "math_reasoning",
-    "xlsum": "summarization",
-    "sharegpt": "instruction_following",
-    "aya": "instruction_following",
-    "aya_dolly": "instruction_following",
-    "ifeval": "instruction_following",
-}
 BAD_RECORD_POLICIES = ("error", "skip_and_report")
 
 
@@ -541,7 +530,7 @@ def _validate_data(config: RunConfig) -> None:
             _require(task in sources, f"data.{part}", f"has no source for task {task!r}")
         for task, source in sources.items():
             _require(task in TASKS, f"data.{part}.{task}", f"unknown task {task!r}; known: {', '.join(TASKS)}")
-            _choice(source.loader, REAL_LOADERS, f"data.{part}.{task}.loader")
+            _choice(source.loader, tuple(SOURCE_TASKS), f"data.{part}.{task}.loader")
             _require(bool(source.path.strip()), f"data.{part}.{task}.path", "must name a hub id, file or folder")
             _validate_source(source, part, task)
 
@@ -549,9 +538,9 @@ def _validate_data(config: RunConfig) -> None:
 def _validate_source(source: SourceConfig, part: str, task: str) -> None:
     where = f"data.{part}.{task}"
     _require(
-        LOADER_TASKS[source.loader] == task,
+        SOURCE_TASKS[source.loader] == task,
         f"{where}.loader",
-        f"{source.loader!r} holds {LOADER_TASKS[source.loader]} data, not {task}",
+        f"{source.loader!r} holds {SOURCE_TASKS[source.loader]} data, not {task}",
     )
     _require(
         not (part == "train" and source.loader == "ifeval"),

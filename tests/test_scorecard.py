@@ -58,7 +58,7 @@ def test_an_unknown_direction_is_refused():
 
 
 def every_task(low, high, advice=scorecard.SERVED_LANGUAGES):
-    return [contrast_row((low + high) / 2, low, high, task=task, advice=advice) for task in scorecard.TASKS]
+    return [contrast_row((low + high) / 2, low, high, task=task, advice=advice) for task in scorecard.PAPER_TASKS]
 
 
 def card_for(rows):
@@ -116,7 +116,7 @@ def test_every_mapped_contrast_names_an_advice_of_the_guidelines():
     for test in scorecard.CLAIM_TESTS.values():
         assert test.advice is None or test.advice in advice
         assert (test.advice is None) == (test.direction is None) == (not test.tasks)
-        assert set(test.tasks) <= set(scorecard.TASKS)
+        assert set(test.tasks) <= set(scorecard.PAPER_TASKS)
 
 
 def test_scorecard_refuses_a_contrast_frame_without_intervals():

@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import pandas as pd
 
@@ -38,6 +38,7 @@ from cltbook.data.sampling import Mixture, language_permutation
 from cltbook.example import Example
 from cltbook.languages import format_prompt, get_language
 from cltbook.scoring.ifeval import load_ifeval_jsonl
+from cltbook.tasks import SOURCE_TASKS, TASKS
 from cltbook.world import LeakError
 from cltbook.world.lexicon import TASK_PHRASES
 
@@ -57,48 +58,84 @@ class RealScoring:
 # Reading sources
 # --------------------------------------------------------------------------------------------
 
-# loader name -> function in cltbook.data.datasets, its default column map, and which options it takes
-_LOADERS = {
-    "mgsm": {"function": "load_mgsm", "columns": "MGSM_COLUMNS", "split": False, "bad_records": False},
-    "mcot_math": {"function": "load_mcot_math", "columns": "MCOT_MATH_COLUMNS", "split": False, "bad_records": True},
-    "xlsum": {"function": "load_xlsum", "columns": "XLSUM_COLUMNS", "split": True, "bad_records": True},
-    "sharegpt": {"function": "load_sharegpt", "columns": "SHAREGPT_COLUMNS", "split": True, "bad_records": True},
-    "aya": {"function": "load_aya", "columns": "AYA_COLUMNS", "split": True, "bad_records": True},
-    "aya_dolly": {"function": "load_aya_dolly", "columns": "AYA_DOLLY_COLUMNS", "split": True, "bad_records": True},
-    "ifeval": {"function": "load_ifeval_prompts", "columns": None, "split": False, "bad_records": True},
-}
+
+@dataclass(frozen=True)
+class Source:
+    """A kind of real dataset: the task its data serves, the function that reads it
+    (``read(path, languages, **options) -> datasets.LoadedData``), its default column map (a
+    config's ``columns`` are laid over it), and whether it takes a ``split`` and the bad-record
+    options (``on_bad_record``, ``max_bad_fraction``)."""
+
+    name: str
+    task: str
+    read: Callable[..., Any]
+    columns: datasets.ColumnMap | None = None
+    takes_split: bool = False
+    takes_bad_records: bool = False
 
 
-def ifeval_files(source: SourceConfig, languages: Sequence[str]) -> dict[str, Path]:
+SOURCES: dict[str, Source] = {}
+
+
+def register_source(source: Source) -> Source:
+    """Make ``source`` a loader configs can name (``data.<part>.<task>.loader``)."""
+    if source.task not in TASKS:
+        raise ValueError(f"source {source.name!r} serves {source.task!r}, which is not a registered task")
+    if SOURCE_TASKS.get(source.name, source.task) != source.task:
+        raise ValueError(f"{source.name!r} is registered for {SOURCE_TASKS[source.name]}, not {source.task}")
+    SOURCE_TASKS[source.name] = source.task
+    SOURCES[source.name] = source
+    return source
+
+
+def _read_ifeval(path: str | Path, languages: Sequence[str], **options):
+    files = ifeval_files(path, options.pop("files", None), languages)
+    return datasets.load_ifeval_prompts(files, languages=languages, **options)
+
+
+register_source(Source("mgsm", "math_reasoning", datasets.load_mgsm, datasets.MGSM_COLUMNS))
+register_source(
+    Source("mcot_math", "math_reasoning", datasets.load_mcot_math, datasets.MCOT_MATH_COLUMNS, takes_bad_records=True)
+)
+for _name, _read, _columns, _task in (
+    ("xlsum", datasets.load_xlsum, datasets.XLSUM_COLUMNS, "summarization"),
+    ("sharegpt", datasets.load_sharegpt, datasets.SHAREGPT_COLUMNS, "instruction_following"),
+    ("aya", datasets.load_aya, datasets.AYA_COLUMNS, "instruction_following"),
+    ("aya_dolly", datasets.load_aya_dolly, datasets.AYA_DOLLY_COLUMNS, "instruction_following"),
+):
+    register_source(Source(_name, _task, _read, _columns, takes_split=True, takes_bad_records=True))
+register_source(Source("ifeval", "instruction_following", _read_ifeval, takes_bad_records=True))
+
+
+def ifeval_files(path: str | Path, files: dict[str, str] | None, languages: Sequence[str]) -> dict[str, Path]:
     """The IFEval-format file of each language that has one in the source folder."""
-    folder = Path(source.path)
+    folder = Path(path)
     if not folder.is_dir():
-        raise FileNotFoundError(f"ifeval source {source.path!r} is not a folder of per-language files")
-    names = {code: (source.files or {}).get(code, f"{code}.jsonl") for code in languages}
+        raise FileNotFoundError(f"ifeval source {str(path)!r} is not a folder of per-language files")
+    names = {code: (files or {}).get(code, f"{code}.jsonl") for code in languages}
     return {code: folder / name for code, name in names.items() if (folder / name).is_file()}
 
 
 def load_source(source: SourceConfig, task: str, languages: Sequence[str], data):
-    """One configured dataset, read by its loader in cltbook.data.datasets."""
-    spec = _LOADERS[source.loader]
-    kwargs: dict = {}
-    if spec["columns"]:
-        kwargs["columns"] = dataclasses.replace(getattr(datasets, spec["columns"]), **(source.columns or {}))
-    if spec["split"]:
-        kwargs["split"] = source.split
-    if spec["bad_records"]:
-        kwargs.update(on_bad_record=data.on_bad_record, max_bad_fraction=data.max_bad_fraction)
-    if source.loader == "ifeval":
-        loaded = datasets.load_ifeval_prompts(ifeval_files(source, languages), languages=languages, **kwargs)
-    else:
-        loaded = getattr(datasets, spec["function"])(source.path, languages, **kwargs)
+    """One configured dataset, read by its registered :class:`Source`."""
+    kind = SOURCES[source.loader]
+    options: dict = {}
+    if kind.columns is not None:
+        options["columns"] = dataclasses.replace(kind.columns, **(source.columns or {}))
+    if kind.takes_split:
+        options["split"] = source.split
+    if kind.takes_bad_records:
+        options.update(on_bad_record=data.on_bad_record, max_bad_fraction=data.max_bad_fraction)
+    if source.files is not None:
+        options["files"] = source.files
+    loaded = kind.read(source.path, languages, **options)
     return dataclasses.replace(loaded, frame=loaded.frame.assign(task=task))
 
 
 def ifeval_records(source: SourceConfig, languages: Sequence[str], data) -> dict[tuple[str, str], Any]:
     """(language, item id) -> the IFEval record of every prompt, read as load_source read them."""
     records = {}
-    for code, path in ifeval_files(source, languages).items():
+    for code, path in ifeval_files(source.path, source.files, languages).items():
         loaded, _ = load_ifeval_jsonl(path, data.on_bad_record, data.max_bad_fraction)
         records.update({(code, f"ifeval-{record.key}"): record for record in loaded})
     return records

@@ -13,12 +13,6 @@ from cltbook.report.metrics import bootstrap_ci
 PAPER_LANGUAGE_ORDER = (PAPER_ANCHOR, *PAPER_SEEN, *PAPER_UNSEEN)
 ROLE_ORDER = ("anchor", "seen", "unseen")
 PALETTE = "colorblind"  # one colour-blind-safe palette for every figure
-# Each world task's language-blind twin of its headline metric: the gap is answers in the wrong language.
-LANGUAGE_BLIND = {
-    "math_reasoning": "accuracy_flexible",
-    "summarization": "rougeL_char",
-    "instruction_following": "prompt_strict_any_language",
-}
 DEFAULT_SEEN = ("es", "fr", "ja", "zh")
 
 

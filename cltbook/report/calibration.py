@@ -39,7 +39,7 @@ import pandas as pd
 from cltbook.report.analysis import DEFAULT_SEEN, fine_tuned_runs, item_table, over_trained_runs
 from cltbook.report.estimate import Estimate
 from cltbook.report.metrics import bootstrap_ci
-from cltbook.world.tasks import TASKS
+from cltbook.tasks import TASKS
 
 # Targets of the elicitation regime (module docstring), from what the world's design is meant to
 # produce; a target is never moved to fit a result.
@@ -52,8 +52,13 @@ N_BOOT = 1000
 
 
 def headline(task: str) -> str:
-    """The headline metric of a world task (switch-aware: an answer in another language fails)."""
+    """The headline metric of a task (switch-aware: an answer in another language fails)."""
     return TASKS[task].headline
+
+
+def language_blind(task: str) -> str:
+    """The headline's twin without the language check: the gap is answers in the wrong language."""
+    return TASKS[task].language_blind
 
 
 def _runs(results: pd.DataFrame, **where) -> pd.DataFrame:

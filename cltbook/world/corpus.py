@@ -134,16 +134,19 @@ def _item_settings(world: WorldConfig) -> WorldConfig:
     )
 
 
-def opening(item) -> Event:
+def opening(item) -> Event | None:
     """How a math problem, a story or an instruction item's story opens: (person, object, start,
-    first step)."""
+    first step); None for an item of a task that tells no story (the corpus cannot echo it)."""
     story = getattr(item, "story", item)
+    if not all(hasattr(story, name) for name in ("person", "obj", "start", "steps")):
+        return None
     return (story.person, story.obj, story.start, story.steps[0])
 
 
 @functools.lru_cache(maxsize=8)
 def _eval_openings(settings: WorldConfig) -> frozenset[Event]:
-    return frozenset(opening(item) for task in TASKS.values() for item in task.items("eval", MAX_EVAL_ITEMS, settings))
+    openings = (opening(item) for task in TASKS.values() for item in task.items("eval", MAX_EVAL_ITEMS, settings))
+    return frozenset(event for event in openings if event is not None)
 
 
 def eval_openings(world: WorldConfig) -> frozenset[Event]:

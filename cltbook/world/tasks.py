@@ -37,6 +37,7 @@ from cltbook.config import TRAIN_POOL_SIZE, WorldConfig
 from cltbook.example import Example
 from cltbook.languages import WORLD_LANGUAGES, format_prompt, get_language
 from cltbook.scoring.extract import math_scores
+from cltbook.tasks import INSTRUCTION_FOLLOWING, MATH_REASONING, SUMMARIZATION, Task, register_task
 from cltbook.world import arithmetic, instructions, summarization
 from cltbook.world.arithmetic import LeakError, assert_disjoint
 from cltbook.world.langid import UNDETERMINED, identify
@@ -49,6 +50,7 @@ __all__ = [
     "LeakError",
     "Example",
     "WorldTask",
+    "register_world_task",
     "alphabet_texts",
     "assert_disjoint",
 ]
@@ -60,18 +62,25 @@ ALPHABET_SAMPLE = 50
 
 @dataclass(frozen=True)
 class WorldTask:
-    """A task of the world: how to draw items, tell them and score outputs (module docstring)."""
+    """A task of the world: how to draw items, tell them and score outputs (module docstring);
+    its name and metrics are its registered :class:`~cltbook.tasks.Task`'s."""
 
-    name: str
+    task: Task
     items: Callable[..., list[Any]]
     render: Callable[[Any, str], Example]
     score: Callable[[Example, str], dict[str, float]]
-    metrics: tuple[str, ...]
-    headline: str
 
-    def __post_init__(self) -> None:
-        if self.headline not in self.metrics:
-            raise ValueError(f"{self.name}: headline {self.headline!r} is not among {self.metrics}")
+    @property
+    def name(self) -> str:
+        return self.task.name
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        return self.task.metrics
+
+    @property
+    def headline(self) -> str:
+        return self.task.headline
 
 
 def _language_scores(example: Example, output: str) -> tuple[bool, dict[str, float]]:
@@ -150,51 +159,21 @@ def _score_instructions(example: Example, output: str) -> dict[str, float]:
     }
 
 
-_LANGUAGE_METRICS = ("language_match", "language_undetermined")
+TASKS: dict[str, WorldTask] = {}
 
-TASKS: dict[str, WorldTask] = {
-    task.name: task
-    for task in (
-        WorldTask(
-            "math_reasoning",
-            arithmetic.problems,
-            _render_math,
-            _score_math,
-            (
-                "accuracy_strict",
-                "accuracy_flexible",
-                "no_answer_strict",
-                "no_answer_flexible",
-                "accuracy_strict_switch_aware",
-                "first_step_correct",
-                *_LANGUAGE_METRICS,
-            ),
-            headline="accuracy_strict_switch_aware",
-        ),
-        WorldTask(
-            "summarization",
-            summarization.stories,
-            _render_summary,
-            _score_summary,
-            ("rougeL_char", "rougeL_char_switch_aware", *_LANGUAGE_METRICS),
-            headline="rougeL_char_switch_aware",
-        ),
-        WorldTask(
-            "instruction_following",
-            instructions.items,
-            _render_instructions,
-            _score_instructions,
-            (
-                "prompt_strict",
-                "instruction_strict",
-                "prompt_strict_any_language",
-                "instruction_strict_any_language",
-                *_LANGUAGE_METRICS,
-            ),
-            headline="prompt_strict",
-        ),
-    )
-}
+
+def register_world_task(task: Task, items, render, score) -> WorldTask:
+    """Register ``task`` (in :data:`cltbook.tasks.TASKS`) and the world's implementation of it:
+    ``items(split, count, world)``, ``render(item, language, markers)``, ``score(example, output)``
+    (module docstring). Adding a task to the world is one module and one call of this."""
+    register_task(task)
+    TASKS[task.name] = WorldTask(task, items, render, score)
+    return TASKS[task.name]
+
+
+register_world_task(MATH_REASONING, arithmetic.problems, _render_math, _score_math)
+register_world_task(SUMMARIZATION, summarization.stories, _render_summary, _score_summary)
+register_world_task(INSTRUCTION_FOLLOWING, instructions.items, _render_instructions, _score_instructions)
 
 
 def alphabet_texts(world: WorldConfig = arithmetic.DEFAULT_WORLD) -> Iterator[str]:
