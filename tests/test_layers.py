@@ -18,6 +18,7 @@ GROUND = {
     "cltbook.example",
     "cltbook.files",
     "cltbook.yamlfile",
+    "cltbook.tasks",
     "cltbook.config",
 }
 
