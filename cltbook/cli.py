@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from cltbook import __version__
-from cltbook.config import ConfigError, dump_yaml, load_study
+from cltbook.config import ConfigError, dump_yaml, load_study, overrides_study
 from cltbook.report.book import build
 from cltbook.sweep.executors import RayExecutor
 from cltbook.sweep.runner import NOTEBOOK
@@ -20,7 +20,7 @@ from cltbook.sweep.study import collect_study, run_statuses, run_study
 from cltbook.sweep.verify import verify_study
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
+def _cmd_run(args: argparse.Namespace, study=None) -> int:
     executor = None
     if args.executor == "ray":
         executor = RayExecutor(
@@ -31,7 +31,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             auth_mode=args.ray_auth_mode,
         )
     outcome = run_study(
-        args.study,
+        study if study is not None else args.study,
         runs_root=args.runs_dir,
         cache_dir=args.cache_dir,
         threads=args.threads,
@@ -44,6 +44,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not args.dry_run:
         print(f"{len(outcome['ok'])} ran, {len(outcome['failed'])} failed, {len(outcome['skipped'])} skipped")
     return 1 if outcome["failed"] else 0
+
+
+def _cmd_once(args: argparse.Namespace) -> int:
+    """One run from key=value overrides of the defaults, validated as a study file is."""
+    study, text = overrides_study(args.name, args.overrides)
+    if args.dry_run:
+        print(f"# the same run as a study file (cltbook run FILE):\n{text}")
+    code = _cmd_run(args, study=study)
+    if not args.dry_run:
+        [config] = study.expand()
+        print(f"run folder: {Path(args.runs_dir) / study.name / config.run_id}")
+    return code
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
@@ -110,17 +122,8 @@ def _number(kind: type, low: float, inclusive: bool = True):
     return parse
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cltbook", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    def study_command(name: str, help: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help)
-        p.add_argument("study", help="a study file, e.g. studies/default.yaml")
-        p.add_argument("--runs-dir", default="runs", help="where run folders live (default: runs)")
-        return p
-
-    p = study_command("run", "execute every run of a study that has no record")
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """The options of `cltbook run` and `cltbook once`: where runs execute and with what."""
     p.add_argument("--cache-dir", default=".cache", help="base models and other caches (default: .cache)")
     p.add_argument(
         "--threads",
@@ -146,7 +149,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="RAY_AUTH_MODE for the driver; the cluster must use the same (default token)",
     )
     p.add_argument("--gpus-per-run", type=float, default=0, help="GPUs each Ray task asks for")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cltbook", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def study_command(name: str, help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help)
+        p.add_argument("study", help="a study file, e.g. studies/default.yaml")
+        p.add_argument("--runs-dir", default="runs", help="where run folders live (default: runs)")
+        return p
+
+    p = study_command("run", "execute every run of a study that has no record")
+    add_run_options(p)
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("once", help="execute one run from key=value overrides, without a study file")
+    p.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help="RunConfig fields as dotted paths, values in YAML: base_model.size=micro "
+        "'seen_languages=[es, fr]' training.learning_rate=1e-4",
+    )
+    p.add_argument("--name", default="once", help="the study name its run folder goes under (default: once)")
+    p.add_argument("--runs-dir", default="runs", help="where run folders live (default: runs)")
+    add_run_options(p)
+    p.set_defaults(func=_cmd_once)
 
     p = study_command("status", "list done / failed / pending runs")
     p.add_argument("-v", "--verbose", action="store_true", help="print tracebacks of failed runs")

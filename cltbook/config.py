@@ -30,7 +30,7 @@ import yaml
 from cltbook.errors import ConfigError
 from cltbook.languages import UnknownLanguageError, get_language
 from cltbook.tasks import SOURCE_TASKS, TASKS
-from cltbook.yamlfile import read_plain_yaml
+from cltbook.yamlfile import parse_plain_yaml, read_plain_yaml
 
 # Bump by hand whenever a change to the code changes what a run with the same config produces
 # (data generation, training loop, metrics). It is part of every run id, so old results are not
@@ -964,7 +964,45 @@ def expand(study: StudyConfig) -> list[RunConfig]:
 def load_study(path: str | Path) -> StudyConfig:
     """Read and validate a study file; every run is expanded and checked before returning."""
     path = Path(path)
-    data = read_plain_yaml(path)
+    return study_from_data(read_plain_yaml(path), path)
+
+
+def overrides_study(name: str, overrides: list[str]) -> tuple[StudyConfig, str]:
+    """A one-run study from ``key=value`` overrides of RunConfig's defaults (``cltbook once``),
+    and its text as a study file. Values are YAML (``1e-4``, ``[es, fr]``, ``true``); the text
+    goes through the same reader and validation as a study file, so it is refused the same way."""
+    tree: dict[str, Any] = {}
+    for i, item in enumerate(overrides):
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key or any(not part for part in key.split(".")):
+            raise ConfigError(f"override {i + 1}", f"expected key=value (e.g. training.max_steps=100), got {item!r}")
+        node = tree
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(key, f"{part!r} is given a value and also used as a section")
+        if leaf in node:
+            raise ConfigError(key, "is given twice; give it once")
+        node[leaf] = value.strip()
+
+    def lines(node: dict[str, Any], depth: int) -> list[str]:
+        out = []
+        for key, value in node.items():
+            if isinstance(value, dict):
+                out += [f"{'  ' * depth}{key}:", *lines(value, depth + 1)]
+            else:
+                out.append(f"{'  ' * depth}{key}: {value}")
+        return out
+
+    text = "\n".join([f"name: {name}", "base:" if tree else "base: {}", *lines(tree, 1)]) + "\n"
+    return study_from_data(parse_plain_yaml(text, "the command line"), "the command line"), text
+
+
+def study_from_data(data: Any, origin: str | Path) -> StudyConfig:
+    """Validate a study read from ``origin``: every run is expanded and checked."""
+    path = origin
     if not isinstance(data, dict):
         raise ConfigError("", f"{path} must hold a mapping with 'name', 'base' and 'grid'")
     study = from_dict(StudyConfig, data)

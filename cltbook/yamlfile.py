@@ -25,7 +25,7 @@ import yaml
 
 from cltbook.errors import ConfigError
 
-__all__ = ["MAX_DEPTH", "MAX_VALUES", "StudyLoader", "read_plain_yaml"]
+__all__ = ["MAX_DEPTH", "MAX_VALUES", "StudyLoader", "parse_plain_yaml", "read_plain_yaml"]
 
 # A study of the paper's full grid holds a few thousand values once its aliases are expanded.
 MAX_VALUES = 100_000
@@ -190,6 +190,12 @@ def read_plain_yaml(path: str | Path) -> Any:
         raise ConfigError(
             "", f"{path} is not valid UTF-8 (byte {err.object[err.start]:#04x} at offset {err.start}); re-encode it"
         ) from None
+    return parse_plain_yaml(text, path)
+
+
+def parse_plain_yaml(text: str, path: str | Path) -> Any:
+    """The plain data in YAML ``text`` (``path`` names where it came from in messages), checked as
+    the module docstring says."""
     loader = StudyLoader(text)
     try:
         root = loader.get_single_node()

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 from conftest import ROOT, SMOKE_STUDY
 
+from cltbook import cli as command_line
 from cltbook.config import load_study
-from cltbook.pipeline.store import METRICS, PREDICTIONS, RECORD, RESULT_TABLES, TIDY_COLUMNS
+from cltbook.pipeline.store import METRICS, PREDICTIONS, RECORD, RESULT_TABLES, TIDY_COLUMNS, read_record
 from cltbook.sweep.runner import execute_run
 from cltbook.sweep.study import collect_study, run_study
 
@@ -165,3 +166,49 @@ def test_verify_passes_on_the_runs_and_names_an_edited_prediction_or_metric(smok
     assert any(p.startswith(second.name) and "metrics.parquet" in p for p in problems)
     done = cli("verify", str(SMOKE_STUDY), "--runs-dir", str(copy), cwd=ROOT)
     assert done.returncode == 1 and second.name in done.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# cltbook once: one run from key=value overrides
+# --------------------------------------------------------------------------------------------
+
+MICRO_OVERRIDES = [
+    "world.corpus_documents=300",
+    "world.vocab_size=300",
+    "base_model.size=micro",
+    "base_model.pretrain_steps=2",
+    "base_model.pretrain_batch_size=2",
+    "mixture.anchor_examples=4",
+    "mixture.n_per_language=2",
+    "training.max_steps=2",
+    "training.eval_every=1",
+    "training.validation_per_language=2",
+    "evaluation.items_per_language=2",
+    "evaluation.max_new_tokens=4",
+    "seen_languages=[es, fr]",
+    "training.learning_rate=1e-4",
+]
+
+
+def test_once_validates_overrides_as_a_study_file_and_shows_it(capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(ROOT)
+    code = command_line.main(["once", "--dry-run", "--runs-dir", str(tmp_path / "runs"), *MICRO_OVERRIDES])
+    out = capsys.readouterr().out
+    assert code == 0 and "  seen_languages: [es, fr]\n" in out and "learning_rate: 1e-4" in out
+    assert "1 to run" in out and not (tmp_path / "runs").exists()
+    for bad, named in (("training.learnig_rate=1e-4", "training.learnig_rate"), ("seed=.inf", "seed")):
+        assert command_line.main(["once", "--dry-run", "--runs-dir", str(tmp_path / "runs"), bad]) == 2
+        assert capsys.readouterr().err.startswith(f"error: {named}: ")
+
+
+@pytest.mark.slow
+def test_once_executes_one_micro_run_without_a_study_file(capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(ROOT)
+    runs = tmp_path / "runs"
+    args = ["once", "--name", "quick", "--runs-dir", str(runs), "--cache-dir", str(tmp_path / "cache")]
+    assert command_line.main([*args, *MICRO_OVERRIDES]) == 0
+    [folder] = (runs / "quick").iterdir()
+    assert f"run folder: {folder}" in capsys.readouterr().out
+    record = read_record(folder)
+    assert record["status"] == "ok" and record["config"]["training"]["learning_rate"] == 1e-4
+    assert record["config"]["seen_languages"] == ["es", "fr"]

@@ -117,7 +117,7 @@ def estimate_seconds(statuses: list[RunStatus], todo: list[RunStatus]) -> tuple[
 
 
 def run_study(
-    study_path: str | Path,
+    study_path: str | Path | StudyConfig,
     runs_root: str | Path = "runs",
     cache_dir: str | Path = ".cache",
     threads: int = 0,
@@ -131,7 +131,7 @@ def run_study(
 ) -> dict[str, list[str]]:
     """Execute every run of a study that has no record (and failed ones with `retry_failed`),
     on ``executor`` (default: a :class:`~cltbook.sweep.executors.LocalExecutor` with ``workers``)."""
-    study = load_study(study_path)  # validated whole before anything runs
+    study = study_path if isinstance(study_path, StudyConfig) else load_study(study_path)  # validated whole
     root = root or project_root()
     runs_root, cache_dir = Path(runs_root), Path(cache_dir)
     executor = executor or LocalExecutor(workers=workers, threads=threads, timeout=timeout)
