@@ -15,7 +15,7 @@ from cltbook import __version__
 from cltbook.config import ConfigError, dump_yaml, load_study, overrides_study
 from cltbook.report.book import build
 from cltbook.sweep.executors import RayExecutor
-from cltbook.sweep.runner import NOTEBOOK
+from cltbook.sweep.runner import NOTEBOOK, PARAMETERS
 from cltbook.sweep.study import collect_study, run_statuses, run_study
 from cltbook.sweep.verify import verify_study
 
@@ -86,9 +86,10 @@ def _cmd_show(args: argparse.Namespace) -> int:
     config = matches[0]
     run_dir = Path(args.runs_dir) / study.name / config.run_id
     print(dump_yaml(config))
-    # config.yaml holds exactly the notebook's config parameters, so papermill can read it back.
+    # parameters.yaml (written by cltbook run) holds the notebook's parameters: the config, run_dir,
+    # cache_dir and threads; -p overrides the last three.
     print(
-        f"# re-run by hand:\npapermill {NOTEBOOK} {run_dir}/executed.ipynb -f {run_dir}/config.yaml "
+        f"# re-run by hand:\npapermill {NOTEBOOK} {run_dir}/executed.ipynb -f {run_dir}/{PARAMETERS} "
         f"-p run_dir {run_dir} -p cache_dir {args.cache_dir}"
     )
     return 0

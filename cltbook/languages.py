@@ -15,6 +15,8 @@ import difflib
 from dataclasses import dataclass
 
 ASCII_DIGITS = "0123456789"
+# What a language identifier answers when a text is in no language it can name (too short, mixed).
+UNDETERMINED = "undetermined"
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ files, missing languages and bad records in the reports, k-shot prompts, the rea
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import shutil
 
@@ -398,3 +399,21 @@ def test_a_broken_local_file_beside_a_hub_dataset_is_still_refused_before_any_wo
     with pytest.raises(ConfigError) as error:
         check_real_data(config)
     assert error.value.path == "data.train.math_reasoning.path" and "train.jsonl:2" in str(error.value)
+
+
+def test_the_preflight_reads_each_local_file_once(xlsum, monkeypatch):
+    """check_real_data reads every source and builds the mixture from what it read."""
+    from cltbook.data import real
+    from cltbook.sweep.preflight import check_real_data
+
+    kind = real.SOURCES["xlsum"]
+    calls = []
+
+    def counted(path, languages, **options):
+        calls.append(options.get("split"))
+        return kind.read(path, languages, **options)
+
+    monkeypatch.setitem(real.SOURCES, "xlsum", dataclasses.replace(kind, read=counted))
+    config = summarization_config(xlsum, on_bad_record="skip_and_report", max_bad_fraction=0.5)
+    check_real_data(config)
+    assert sorted(calls) == ["test", "train"]

@@ -57,7 +57,8 @@ def test_every_run_writes_its_files_and_a_valid_record(smoke_runs):
         for (task, language, metric), value in metrics.set_index(["task", "language", "metric"])["value"].items():
             items = predictions[(predictions["task"] == task) & (predictions["language"] == language)]
             assert value == pytest.approx(items[metric].astype(float).mean())
-        assert (run_dir / "executed.ipynb").is_file() and (run_dir / "config.yaml").is_file()
+        assert (run_dir / "executed.ipynb").is_file() and (run_dir / "parameters.yaml").is_file()
+        assert not (run_dir / "config.yaml").exists()  # the config is written once before the record
 
 
 def test_a_second_run_executes_nothing_and_a_deleted_record_reruns_exactly_that_run(smoke_runs):

@@ -37,10 +37,10 @@ def world_few_shot_prefix(task, shots: Sequence, language: str, markers: str) ->
     return "".join(f"{ex.prompt}{ex.completion}\n\n" for ex in (task.render(item, language, markers) for item in shots))
 
 
-def build_mixture(config: RunConfig) -> Mixture:
+def build_mixture(config: RunConfig, loaded: dict | None = None) -> Mixture:
     """The train / validation / evaluation examples of one run (exact sizes, checked disjoint)."""
-    if config.data.source == "real":
-        return build_real_mixture(config)
+    if config.data.source == "real":  # ``loaded``: real sources already read (build_real_mixture)
+        return build_real_mixture(config, loaded)
     world, markers = config.world, config.world.markers
     counts = config.language_counts()
     train: list[Example] = []

@@ -231,15 +231,17 @@ def _language_pool(frame: pd.DataFrame, code: str) -> pd.DataFrame:
     return frame[frame["language"] == code].sort_values("item_id", kind="stable")
 
 
-def build_real_mixture(config: RunConfig) -> Mixture:
+def build_real_mixture(config: RunConfig, loaded: dict[str, Any] | None = None) -> Mixture:
     """The augmentation (or substitution) design on real datasets: anchor set + n per seen
     language, per task.
 
     Validation items are the LAST items of each language's permutation, so they never meet the
     training prefix whatever n is; evaluation items are the first ``items_per_language`` by item
     id, checked against training by item id and by text unless `data.allow_eval_in_train` is set
-    (overfitting checks only).
+    (overfitting checks only). ``loaded`` holds sources already read (by the preflight), by
+    field ("data.train.<task>"), read with the languages this function would ask for.
     """
+    loaded = loaded or {}
     data, mixture = config.data, config.mixture
     counts = config.language_counts()
     validation_n = config.training.validation_per_language
@@ -252,12 +254,12 @@ def build_real_mixture(config: RunConfig) -> Mixture:
         make = _EXAMPLES[task]
         source = data.train[task]
         if any(counts.values()):
-            loaded = load_source(source, task, tuple(counts), data)
-            reports[f"train.{task}"] = loaded.report
+            train_data = loaded.get(f"data.train.{task}") or load_source(source, task, tuple(counts), data)
+            reports[f"train.{task}"] = train_data.report
         for code, count in counts.items():
             if not count:
                 continue
-            pool = _language_pool(loaded.frame, code)
+            pool = _language_pool(train_data.frame, code)
             order = language_permutation(config.data_seed, task, code, len(pool), mixture.parallel)
             if count + validation_n > len(pool):
                 raise ConfigError(
@@ -272,7 +274,9 @@ def build_real_mixture(config: RunConfig) -> Mixture:
             ]
 
         source = data.evaluation[task]
-        loaded_eval = load_source(source, task, config.evaluation_languages, data)
+        loaded_eval = loaded.get(f"data.evaluation.{task}") or load_source(
+            source, task, config.evaluation_languages, data
+        )
         report = reports[f"evaluation.{task}"] = loaded_eval.report
         records = ifeval_records(source, config.evaluation_languages, data) if source.loader == "ifeval" else {}
         shots_per_language = {}

@@ -1,7 +1,9 @@
 """The run store: one folder per run, written so that a crash never leaves a half-truth.
 
     runs/<study>/<run_id>/
-        config.yaml          the resolved config (written first)
+        parameters.yaml      the resolved config and where to work: the notebook's input, written
+                             by the driver before papermill starts (the config's one copy in
+                             the folder until the record repeats it)
         executed.ipynb       the executed notebook (evidence, not the data source)
         metrics.parquet      tidy: run × task × language × metric (schema: TIDY_COLUMNS)
         predictions.parquet  one row per evaluated item
@@ -29,7 +31,7 @@ from typing import Any, Iterator
 import numpy as np
 import pandas as pd
 
-from cltbook.config import CACHE_VERSION, RunConfig, dump_yaml
+from cltbook.config import CACHE_VERSION, RunConfig
 from cltbook.files import atomic_write_parquet, atomic_write_text
 from cltbook.languages import get_language
 
@@ -255,7 +257,6 @@ class RunWriter:
         # process is gone (the parent is the papermill process, or Jupyter when run by hand).
         self._parent = os.getppid()
         threading.Thread(target=self._exit_when_orphaned, daemon=True).start()
-        atomic_write_text(self.run_dir / "config.yaml", dump_yaml(config))
 
     def _exit_when_orphaned(self, every: float = 0.5) -> None:
         while True:

@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from cltbook.config import JudgeSettings
 from cltbook.files import atomic_write_text
 from cltbook.languages import get_language
 
@@ -271,9 +272,9 @@ class JudgeConfig:
     ``backoff_max_s`` between at most ``max_attempts`` requests per item.
     """
 
-    model: str = "gpt-4o"
-    base_url: str = "https://api.openai.com/v1"
-    api_key_env: str = "OPENAI_API_KEY"
+    model: str = JudgeSettings.model
+    base_url: str = JudgeSettings.base_url
+    api_key_env: str = JudgeSettings.api_key_env
     max_attempts: int = 6
     backoff_initial_s: float = 1.0
     backoff_max_s: float = 60.0

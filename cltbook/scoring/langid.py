@@ -26,9 +26,8 @@ from collections.abc import Sequence
 
 from lingua import ConfidenceValue, IsoCode639_1, LanguageDetectorBuilder
 
-from cltbook.languages import get_language
+from cltbook.languages import UNDETERMINED, get_language
 
-UNDETERMINED = "undetermined"
 DEFAULT_MIN_CONFIDENCE = 0.5
 
 

@@ -148,7 +148,8 @@ def check_real_data(config: RunConfig) -> None:
     too few items and evaluation items found in training fail here, naming the field. A hub
     dataset is checked by its id (and, offline, by its presence in the local cache); the mixture
     of a run that reads one is built when the run executes (nothing downloads before then), but
-    its local files are still read here."""
+    its local files are still read here. Each file is read once: the mixture is built from what
+    was read."""
     sources = {
         f"data.{part}.{task}": source
         for part in ("train", "evaluation")
@@ -158,19 +159,23 @@ def check_real_data(config: RunConfig) -> None:
     for where, source in sources.items():
         if where not in local:
             _check_hub_id(source.path, "dataset", f"{where}.path")
-    trained = tuple(code for code, count in config.language_counts().items() if count)
+    counts = config.language_counts()
+    loaded = {}
     with _scratch_datasets_cache():
         for where, source in local.items():
             task = where.rsplit(".", 1)[1]
-            languages = trained if where.startswith("data.train") else config.evaluation_languages
+            # the languages build_real_mixture asks for, so that it can use what is read here
+            languages = tuple(counts) if where.startswith("data.train") else config.evaluation_languages
+            if where.startswith("data.train") and not any(counts.values()):
+                continue  # not read by the run either
             try:
-                load_source(source, task, languages, config.data)
+                loaded[where] = load_source(source, task, languages, config.data)
             except (OSError, ValueError) as err:
                 raise ConfigError(f"{where}.path", f"{source.path!r}: {err}") from None
         if len(local) < len(sources):
             return
         try:
-            build_mixture(config)
+            build_mixture(config, loaded)
         except LeakError as err:
             task = config.tasks[0]
             raise ConfigError(

@@ -35,10 +35,9 @@ from collections.abc import Sequence
 
 import regex
 
-from cltbook.languages import WORLD_LANGUAGES, get_language
+from cltbook.languages import UNDETERMINED, WORLD_LANGUAGES, get_language
 from cltbook.world.lexicon import PEOPLE, fillings
 
-UNDETERMINED = "undetermined"
 LATIN_LANGUAGES = tuple(code for code in WORLD_LANGUAGES if get_language(code).script == "Latin")
 
 _LETTER_RUN = regex.compile(r"[\p{L}\p{M}]+")
