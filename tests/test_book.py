@@ -13,8 +13,8 @@ import pytest
 from bs4 import BeautifulSoup
 from conftest import SMOKE_STUDY
 
-from cltbook.pipeline.store import METRICS
-from cltbook.report.book import _drop_repeated_scripts, build, csv_link
+from cltbook.pipeline.store import METRICS, read_record
+from cltbook.report.book import _drop_repeated_scripts, anatomy_run, build, csv_link
 from cltbook.sweep.study import collect_study
 from tools.checkbook import CHROMIUM_CANDIDATES, check_book
 
@@ -69,8 +69,54 @@ def built_book(smoke_runs, tmp_path_factory):
     for folder in ("book", "notebooks", "studies"):
         shutil.copytree(ROOT / folder, project / folder)
     collect_study(SMOKE_STUDY, runs_root=runs, out=project / "results" / "smoke")
+    shutil.copytree(runs, project / "runs")  # where the anatomy chapter finds its run's folder
     assert build(study="smoke", root=project) == 0
     return project, runs
+
+
+@slow
+def test_the_anatomy_chapter_opens_a_real_executed_run(built_book):
+    project, _ = built_book
+    config, folder = anatomy_run("smoke", project)
+    chapter = (project / "_build" / "html" / "book" / "anatomy.html").read_text(encoding="utf-8")
+    assert config.label in chapter and config.run_id in chapter and "<img" in chapter  # the training curve
+    notebook = (project / "_build" / "html" / "book" / "anatomy_run.html").read_text(encoding="utf-8")
+    # the notebook as papermill executed it in the run folder: its own outputs, not a new execution
+    assert f"run {config.run_id} ({config.label})" in notebook
+    assert (project / "book" / "anatomy_run.ipynb").read_bytes() == (folder / "executed.ipynb").read_bytes()
+
+
+def anatomy_commands() -> dict[str, str]:
+    """The chapter's three "run it again" commands, as the page shows them."""
+    from conftest import ROOT
+
+    text = (ROOT / "book" / "anatomy.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```bash\n# anatomy: (\w+)\n(.*?)```", text, flags=re.S)
+    return dict(blocks)
+
+
+def test_the_anatomy_chapter_shows_three_ways_to_run_again():
+    assert set(anatomy_commands()) == {"papermill", "once", "study"}
+
+
+@slow
+def test_the_anatomy_commands_run_as_written_on_the_micro_model(project_copy):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    bin_dir = Path(sys.executable).parent  # papermill and cltbook of this environment
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    for name, command in anatomy_commands().items():
+        done = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", command], cwd=project_copy, env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, (name, done.stdout[-2000:], done.stderr[-2000:])
+    assert (project_copy / "runs" / "by-hand" / "record.json").is_file()  # papermill, run_dir runs/by-hand
+    [once] = (project_copy / "runs" / "once").iterdir()
+    assert read_record(once)["status"] == "ok"
+    assert len(pd.read_parquet(project_copy / "results" / "mine" / "metrics.parquet")["run_id"].unique()) == 2
 
 
 @slow

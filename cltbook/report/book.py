@@ -26,8 +26,9 @@ import yaml
 from pandas.io.formats.style import Styler
 from statsmodels.iolib.summary2 import Summary
 
-from cltbook.config import WorldConfig, load_study
-from cltbook.sweep.runner import project_root
+from cltbook.config import RunConfig, WorldConfig, load_study
+from cltbook.pipeline.store import read_record
+from cltbook.sweep.runner import EXECUTED, project_root
 
 STUDY_VARIABLE = "CLTBOOK_STUDY"  # set by `cltbook book --study` for one build only
 
@@ -70,6 +71,64 @@ def study_world(study: str | None = None) -> WorldConfig:
 def load_results(study: str | None = None) -> pd.DataFrame:
     """The tidy metrics table most chapters read."""
     return load_table("metrics", study)
+
+
+# --------------------------------------------------------------------------------------------
+# Anatomy of a run: one run's executed notebook, shown as papermill wrote it
+# --------------------------------------------------------------------------------------------
+
+# Written by `cltbook book` before each build (never committed): the executed notebook of the run
+# the anatomy chapter opens up, rendered with its stored outputs (the book does not execute it).
+ANATOMY_NOTEBOOK = Path("book") / "anatomy_run.ipynb"
+
+
+def anatomy_run(study: str | None = None, root: Path | None = None) -> tuple[RunConfig, Path] | None:
+    """The run the anatomy chapter opens: single-task math with 100 examples per seen language and
+    seed 0 where the study has it, else its first fine-tuned single-task run, else its first run;
+    only a run whose record says ok counts. Its config and run folder (under runs/), or None."""
+    root = root or project_root()
+    study = study or study_name(root)
+    configs = load_study(root / "studies" / f"{study}.yaml").expand()
+
+    def preference(config: RunConfig) -> tuple:
+        fine_tuned = config.mixture.design != "none" and len(config.tasks) == 1
+        math_100 = config.tasks == ("math_reasoning",) and config.n_per_language == 100 and config.seed == 0
+        return (not math_100, not fine_tuned)
+
+    for config in sorted(configs, key=preference):
+        folder = root / "runs" / study / config.run_id
+        record = read_record(folder)
+        if record is not None and record.get("status") == "ok" and (folder / EXECUTED).is_file():
+            return config, folder
+    return None
+
+
+def prepare_anatomy(study: str, root: Path) -> Path:
+    """Copy the anatomy run's executed notebook into the book, or a notebook that says how to make
+    one when the study has no finished run."""
+    target = root / ANATOMY_NOTEBOOK
+    found = anatomy_run(study, root)
+    if found is not None:
+        shutil.copyfile(found[1] / EXECUTED, target)
+        return target
+    notebook = {
+        "cells": [
+            {
+                "cell_type": "markdown",
+                "metadata": {},
+                "source": [
+                    "# The run notebook, executed\n\n",
+                    f"No run of the study `{study}` has finished yet, so there is no executed notebook to show: "
+                    f"run `cltbook run studies/{study}.yaml` (or `make book`) and build the book again.",
+                ],
+            }
+        ],
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    target.write_text(json.dumps(notebook, indent=1), encoding="utf-8")
+    return target
 
 
 TABLE_NAME = re.compile(r"[A-Za-z0-9]+(?:[-_][A-Za-z0-9]+)*")  # metric names such as rougeL_char
@@ -145,6 +204,7 @@ def build(study: str | None = None, strict: bool = True, root: Path | None = Non
     if strict:
         command += ["-W", "-n", "--keep-going"]
     env = {**os.environ, STUDY_VARIABLE: study}
+    prepare_anatomy(study, root)
     code = subprocess.run(command, env=env, cwd=root).returncode
     if code == 0:
         build_dir.mkdir(exist_ok=True)
