@@ -75,6 +75,27 @@ def built_book(smoke_runs, tmp_path_factory):
 
 
 @slow
+def test_no_page_asks_the_web_for_a_script_a_stylesheet_or_mathjax(built_book):
+    """Every script and stylesheet comes from the build (MathJax included); checked in the HTML, so
+    it holds where no Chromium is installed for `make check-book`."""
+    project, _ = built_book
+    html = project / "_build" / "html"
+    external = []
+    for page in html.rglob("*.html"):
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        for tag, attribute in (("script", "src"), ("link", "href"), ("img", "src")):
+            for element in soup.find_all(tag):
+                url = element.get(attribute) or ""
+                loaded = tag != "link" or "stylesheet" in element.get("rel", [])
+                if loaded and url.startswith(("http://", "https://", "//")):
+                    external.append(f"{page.relative_to(html)}: {url}")
+    assert external == []
+    mathjax = "_static/mathjax/tex-mml-chtml.js"
+    math_pages = [p for p in html.rglob("*.html") if mathjax in p.read_text(encoding="utf-8")]
+    assert math_pages and (html / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
+
+
+@slow
 def test_the_anatomy_chapter_opens_a_real_executed_run(built_book):
     project, _ = built_book
     config, folder = anatomy_run("smoke", project)
@@ -288,8 +309,9 @@ def test_the_browser_check_passes_a_sound_page_and_names_every_fault_of_a_broken
     )
     reports = {r.page: r for r in check_book(tmp_path)}
     sound, broken = reports["index.html"], reports["sub/page.html"]
-    assert sound.problems == [] and sound.images == 1 and sound.links == 3
-    assert sound.web_resources == ["https://cdn.example.org/lib.js"]  # listed, blocked, not an error
+    assert sound.images == 1 and sound.links == 3
+    assert sound.web_resources == ["https://cdn.example.org/lib.js"]  # blocked, and a problem: the book is offline
+    assert sound.problems == ["web request (the book must load offline): https://cdn.example.org/lib.js"]
     problems = "\n".join(broken.problems)
     for fault in (
         "console.error: boom",

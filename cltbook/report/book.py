@@ -238,7 +238,20 @@ def _default_colour_mode(app, config) -> None:
     config.html_context.setdefault("default_mode", "auto")
 
 
+# Assets the book serves itself (MathJax), so that pages render offline.
+ASSETS = Path("book") / "_assets"
+
+
+def _offline_assets(app, config) -> None:
+    """Serve book/_assets from the build's _static folder (Jupyter Book keeps html_static_path
+    out of the configuration it generates)."""
+    assets = Path(app.confdir) / ASSETS
+    if assets.is_dir():
+        config.html_static_path.append(str(assets))
+
+
 def setup(app) -> dict:
     app.connect("config-inited", _default_colour_mode)
+    app.connect("config-inited", _offline_assets)
     app.connect("html-page-context", _drop_repeated_scripts)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
