@@ -96,6 +96,17 @@ def test_no_page_asks_the_web_for_a_script_a_stylesheet_or_mathjax(built_book):
 
 
 @slow
+def test_the_landing_page_shows_the_findings_figure_and_the_claims_table(built_book):
+    project, _ = built_book
+    page = project / "_build" / "html" / "book" / "intro.html"
+    assert "<img" in page.read_text(encoding="utf-8")  # the paper beside this study
+    [(header, rows)] = [table for table in all_html_tables(page) if "verdict" in table[0]]
+    assert {"claim", "paper_evidence", "world_estimate", "verdict", "shown in"} <= set(header)
+    verdicts = {row[header.index("verdict")] for row in rows}
+    assert rows and verdicts <= {"agree", "disagree", "not identifiable"}
+
+
+@slow
 def test_the_anatomy_chapter_opens_a_real_executed_run(built_book):
     project, _ = built_book
     config, folder = anatomy_run("smoke", project)
