@@ -107,6 +107,13 @@ def test_the_landing_page_shows_the_findings_figure_and_the_claims_table(built_b
 
 
 @slow
+def test_the_guidelines_chapter_leads_with_a_forest_plot_of_its_estimates(built_book):
+    project, _ = built_book
+    text = (project / "_build" / "html" / "book" / "guidelines.html").read_text(encoding="utf-8")
+    assert text.index("<img") < text.index("Add fine-tuning data in the languages you serve")
+
+
+@slow
 def test_the_anatomy_chapter_opens_a_real_executed_run(built_book):
     project, _ = built_book
     config, folder = anatomy_run("smoke", project)

@@ -1,4 +1,5 @@
-"""Findings at a glance: the paper's published curves beside this study's, on the same axes.
+"""Findings at a glance: the paper's published curves beside this study's, on the same axes, and
+every guideline estimate in one forest plot.
 
 For each task, English, the seen-language average and the unseen-language average against the
 number of examples per seen language: on the left the paper's tables (one model, single-task, the
@@ -12,7 +13,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from cltbook.report import calibration, published
+from cltbook.report import calibration, published, scorecard
 from cltbook.report.analysis import PALETTE, ROLE_ORDER, single_task_runs
 from cltbook.report.metrics import bootstrap_ci
 from cltbook.tasks import TASKS
@@ -100,4 +101,47 @@ def plot(paper: pd.DataFrame, world: pd.DataFrame, palette=None):
     return fig
 
 
-__all__ = ["PAPER_MODEL", "paper_curves", "plot", "world_curves"]
+__all__ = ["PAPER_MODEL", "VERDICT_COLOURS", "forest", "paper_curves", "plot", "world_curves"]
+
+
+# The guideline verdicts (cltbook.report.scorecard.guideline_verdict), each with one colour
+# wherever the book shows them.
+VERDICT_COLOURS = {
+    "supported": "#1b7837",
+    "contradicted": "#b2182b",
+    "not shown (interval includes 0)": "#7f7f7f",
+    "not contradicted (interval includes 0)": "#7f7f7f",
+    "no evidence": "#bdbdbd",
+}
+
+
+def forest(contrasts: pd.DataFrame):
+    """Every guideline estimate with its 95% interval, one row each, coloured by its verdict; a row
+    without an interval is marked at 0 with its reason. ``contrasts``:
+    :func:`cltbook.report.scorecard.guideline_contrasts`."""
+    rows = contrasts.reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(9.5, 0.32 * len(rows) + 1.2))
+    labels = []
+    for y, row in rows.iterrows():
+        estimate = scorecard.row_estimate(row)
+        verdict = scorecard.guideline_verdict(estimate, row["needs"])
+        colour = VERDICT_COLOURS[verdict]
+        task = published.TASK_ABBREVIATION.get(row["task"], row["task"])
+        labels.append(f"{row['guideline']}. {row['advice']} ({task})")
+        if estimate.low is None:
+            ax.plot(0, y, marker="x", color=colour)
+            continue
+        ax.plot([estimate.low, estimate.high], [y, y], color=colour, linewidth=2)
+        ax.plot(estimate.value, y, marker="o", color=colour)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_yticks(range(len(rows)), labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("contrast on the task's headline metric (95% interval over items)")
+    handles = [
+        plt.Line2D([], [], color=c, marker="o", linestyle="-", label=v)
+        for v, c in VERDICT_COLOURS.items()
+        if v != "not contradicted (interval includes 0)"
+    ]
+    ax.legend(handles=handles, fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
