@@ -109,8 +109,11 @@ def test_the_landing_page_shows_the_findings_figure_and_the_claims_table(built_b
 @slow
 def test_the_guidelines_chapter_leads_with_a_forest_plot_of_its_estimates(built_book):
     project, _ = built_book
-    text = (project / "_build" / "html" / "book" / "guidelines.html").read_text(encoding="utf-8")
-    assert text.index("<img") < text.index("Add fine-tuning data in the languages you serve")
+    html = (project / "_build" / "html" / "book" / "guidelines.html").read_text(encoding="utf-8")
+    page = BeautifulSoup(html, "html.parser")
+    sections = [section.get("id") for section in page.find_all("section")]
+    assert sections.index("at-a-glance") < sections.index("add-fine-tuning-data-in-the-languages-you-serve")
+    assert page.find("section", id="at-a-glance").find("img") is not None
 
 
 @slow
