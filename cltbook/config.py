@@ -432,11 +432,14 @@ def _coerce(value: Any, tp: Any, path: str) -> Any:
 
 
 def _looks_numeric(value: Any) -> bool:
+    """Text that Python would read as a number (a number written in quotes)."""
+    if not isinstance(value, str):
+        return False
     try:
-        float(str(value).replace("_", ""))
+        float(value.replace("_", ""))
     except ValueError:
         return False
-    return isinstance(value, str)
+    return True
 
 
 def _unknown_key(path: str, key: str, known: list[str]) -> ConfigError:
@@ -1002,9 +1005,8 @@ def overrides_study(name: str, overrides: list[str]) -> tuple[StudyConfig, str]:
 
 def study_from_data(data: Any, origin: str | Path) -> StudyConfig:
     """Validate a study read from ``origin``: every run is expanded and checked."""
-    path = origin
     if not isinstance(data, dict):
-        raise ConfigError("", f"{path} must hold a mapping with 'name', 'base' and 'grid'")
+        raise ConfigError("", f"{origin} must hold a mapping with 'name', 'base' and 'grid'")
     study = from_dict(StudyConfig, data)
     if not study.name or not all(c.isalnum() or c in "-_" for c in study.name):
         raise ConfigError("name", f"must be letters, digits, '-' or '_', got {study.name!r}")

@@ -574,3 +574,22 @@ def scorecard(contrasts: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+VERDICT_COLOURS = dict(zip(VERDICTS, ["#cfe8d8", "#f6cfd6", "#dde3ec"]))
+
+
+def verdict_counts(card: pd.DataFrame) -> str:
+    """ "3 agree, 2 disagree, ..." for a :func:`scorecard` frame."""
+    return ", ".join(f"{count} {verdict}" for verdict, count in card["verdict"].value_counts().items())
+
+
+def styled(card: pd.DataFrame):
+    """A :func:`scorecard` frame (or a selection of its columns) as the book shows it: the paper's
+    evidence one part per line, the verdict coloured."""
+    card = card.assign(paper_evidence=card["paper_evidence"].str.replace(" | ", "\n", regex=False))
+    return (
+        card.style.hide(axis="index")
+        .map(lambda verdict: f"background-color: {VERDICT_COLOURS[verdict]}", subset=["verdict"])
+        .set_properties(**{"text-align": "left", "white-space": "pre-line", "vertical-align": "top"})
+    )

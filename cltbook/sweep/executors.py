@@ -9,7 +9,7 @@ order; the driver (:func:`cltbook.sweep.study.run_study`) shows progress and tal
   them and beside runs whose base model is ready: on 2 cores, pretraining two base models with one
   thread each while the first finished one already serves runs beats pretraining them one after
   another with both threads (pretraining gains only 1.45-1.56x from the second thread). Ready runs
-  go largest first. Each run is executed under a lock (:func:`run_lock`), so two drivers on one
+  go largest first. Each run is executed under a lock (:func:`claim_run`), so two drivers on one
   study share its runs: a run another driver holds, or has just finished, is skipped.
 - :class:`RayExecutor`: each run is a Ray task asking for ``threads`` CPUs (and ``gpus`` GPUs).
   No shared file system is assumed: the task receives the notebook's text and the run's config,
@@ -30,7 +30,7 @@ import queue
 import shutil
 import tempfile
 import threading
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Iterator, Protocol, Sequence
 
@@ -118,12 +118,17 @@ def lock_path(run_dir: Path) -> Path:
     return run_dir.parent.parent / LOCKS / run_dir.parent.name / run_dir.name
 
 
-@contextmanager
-def run_lock(run_dir: Path) -> Iterator[bool]:
-    """Try to take a run's lock without waiting; yields whether this process holds it. The
-    operating system releases the lock when the holder dies, however it dies."""
-    with try_lock(lock_path(run_dir)) as held:
-        yield held
+def claim_run(run_dir: Path) -> ExitStack | None:
+    """The run's lock, held, when this driver should execute the run; None when another driver
+    holds it or has just finished it (its record says ok). Close the returned stack to release
+    the lock; the operating system releases it when the holder dies, however it dies."""
+    lock = ExitStack()
+    held = lock.enter_context(try_lock(lock_path(run_dir)))
+    record = read_record(run_dir)
+    if held and (record is None or record.get("status") != "ok"):
+        return lock
+    lock.close()
+    return None
 
 
 def elsewhere(config: RunConfig) -> dict[str, Any]:
@@ -194,10 +199,10 @@ class LocalExecutor:
 
         def execute(job: Job) -> dict[str, Any]:
             config, run_dir = job
-            with run_lock(run_dir) as held:
-                record = read_record(run_dir)
-                if not held or (record is not None and record.get("status") == "ok"):
-                    return elsewhere(config)  # another driver is executing it, or just did
+            lock = claim_run(run_dir)
+            if lock is None:
+                return elsewhere(config)  # another driver is executing it, or just did
+            with lock:
                 display.add(config.label, run_dir)
                 try:
                     return execute_run(
@@ -318,11 +323,8 @@ class RayExecutor:
             task = ray.remote(num_cpus=self.threads, num_gpus=self.gpus, max_retries=0)(_ray_task)
             pending = {}
             for config, run_dir in jobs:
-                lock = ExitStack()
-                held = lock.enter_context(run_lock(run_dir))
-                record = read_record(run_dir)
-                if not held or (record is not None and record.get("status") == "ok"):
-                    lock.close()
+                lock = claim_run(run_dir)
+                if lock is None:
                     yield config, elsewhere(config)  # another driver is executing it, or just did
                     continue
                 display.add(config.label, run_dir)
