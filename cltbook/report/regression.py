@@ -531,42 +531,37 @@ def fit_item_logit(predictions_with_run_columns: pd.DataFrame, formula: str, clu
 def interaction_tests(result: FitResult, terms: Sequence[str] | None = None, pattern: str = ":") -> pd.DataFrame:
     """Joint Wald test of each term's coefficients: does this interaction matter at all?
 
-    A term such as ``log1p_n:C(role)`` has one coefficient per non-reference level; it is tested as
-    a whole (F with the fit's G − 1 denominator df when the fit uses t, else χ²). Give ``terms`` by
-    name, or a regular expression ``pattern`` (default: every interaction, i.e. names with ":").
-    Returns columns term, statistic, df (numerator), df_denom (NaN for χ²), p, test, diagnostic
-    (warnings raised by that test, e.g. a singular constraint covariance).
+    statsmodels' term tests (``wald_test_terms``): a term such as ``log1p_n:C(role)`` has one
+    coefficient per non-reference level and is tested as a whole (F with the fit's G − 1
+    denominator df when the fit uses t, else χ²). Give ``terms`` by name, or a regular expression
+    ``pattern`` (default: every interaction, i.e. names with ":"). Returns columns term,
+    statistic, df (numerator), df_denom (NaN for χ²), p, test, diagnostic (warnings raised while
+    testing, e.g. a singular constraint covariance; statsmodels tests every term in one call, so
+    a warning is listed on every row).
     """
-    slices = FormulaManager().get_term_name_slices(result.fitted.model.data.model_spec)
+    with _recorded_warnings() as caught:
+        table = result.fitted.wald_test_terms(scalar=True).summary_frame()
     if terms is None:
-        chosen = [term for term in slices if re.search(pattern, term)]
+        chosen = [term for term in table.index if re.search(pattern, term)]
     else:
-        unknown = [term for term in terms if term not in slices]
+        unknown = [term for term in terms if term not in table.index]
         if unknown:
-            raise KeyError(f"terms {unknown} are not in the model; its terms: {list(slices)}")
+            raise KeyError(f"terms {unknown} are not in the model; its terms: {list(table.index)}")
         chosen = list(terms)
-    fitted = result.fitted
-    n_params = len(fitted.params)  # MixedLM appends its variance parameters after the fixed ones
-    rows = []
-    for term in chosen:
-        columns = range(n_params)[slices[term]]
-        constraints = np.zeros((len(columns), n_params))
-        constraints[np.arange(len(columns)), list(columns)] = 1.0
-        with _recorded_warnings() as caught:
-            test = fitted.wald_test(constraints, scalar=True)
-        is_f = test.distribution == "F"
-        rows.append(
-            {
-                "term": term,
-                "statistic": float(test.statistic),
-                "df": int(test.df_num) if is_f else len(columns),
-                "df_denom": float(test.df_denom) if is_f else np.nan,
-                "p": float(test.pvalue),
-                "test": "F" if is_f else "chi2",
-                "diagnostic": "; ".join(_warning_texts(caught)),
-            }
-        )
-    return pd.DataFrame(rows, columns=["term", "statistic", "df", "df_denom", "p", "test", "diagnostic"])
+    is_f = "F" in table.columns
+    rows = table.loc[chosen]
+    return pd.DataFrame(
+        {
+            "term": chosen,
+            "statistic": rows["F" if is_f else "chi2"].to_numpy(dtype=float),
+            "df": rows["df constraint"].to_numpy(dtype=int),
+            "df_denom": rows["df denom"].to_numpy(dtype=float) if is_f else np.nan,
+            "p": rows["P>F" if is_f else "P>chi2"].to_numpy(dtype=float),
+            "test": "F" if is_f else "chi2",
+            "diagnostic": "; ".join(_warning_texts(caught)),
+        },
+        columns=["term", "statistic", "df", "df_denom", "p", "test", "diagnostic"],
+    )
 
 
 def side_by_side(results: Mapping[str, FitResult], stars: bool = True) -> Summary:
