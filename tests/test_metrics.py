@@ -198,7 +198,7 @@ def test_bootstrap_rejects_bad_shapes_and_levels():
 
 
 def test_bootstrap_of_a_numeric_frame_resamples_whole_item_rows_like_iloc():
-    """The frame fast path draws the same item rows as resampling with .iloc would."""
+    """The frame fast path draws the same item rows as resampling with .iloc does."""
     rng = np.random.default_rng(3)
     frame = pd.concat(
         {
@@ -211,7 +211,28 @@ def test_bootstrap_of_a_numeric_frame_resamples_whole_item_rows_like_iloc():
     def statistic(t):
         return float(t["a"].to_numpy().mean() - t["b"].to_numpy().mean())
 
-    draws = np.random.default_rng(7)
-    replicates = [statistic(frame.iloc[draws.integers(0, 30, 30)].reset_index(drop=True)) for _ in range(200)]
-    expected = (statistic(frame), *np.quantile(replicates, [0.025, 0.975]))
-    assert metrics.bootstrap_ci(frame, statistic, n_boot=200, seed=7) == pytest.approx(expected, abs=1e-12)
+    with_text = frame.copy()
+    with_text[("note", "")] = "x"  # a text column: resampled through .iloc
+    fast = metrics.bootstrap_ci(frame, statistic, n_boot=200, seed=7)
+    assert fast == pytest.approx(metrics.bootstrap_ci(with_text, statistic, n_boot=200, seed=7), abs=1e-12)
+    assert fast[1] < fast[0] < fast[2]
+
+
+def test_bootstrap_of_items_is_scipys_percentile_bootstrap_over_item_ids():
+    """An items × languages table: scipy's percentile bootstrap of the item ids, rows following."""
+    from scipy import stats
+
+    table = np.random.default_rng(5).random((40, 3))
+
+    def statistic(t):
+        return float(t[:, 0].mean() - t[:, 1:].mean())
+
+    expected = stats.bootstrap(
+        (np.arange(40),),
+        lambda items: statistic(table[items]),
+        n_resamples=300,
+        vectorized=False,
+        method="percentile",
+        rng=np.random.default_rng(11),
+    ).confidence_interval
+    assert metrics.bootstrap_ci(table, statistic, n_boot=300, seed=11)[1:] == pytest.approx(tuple(expected))

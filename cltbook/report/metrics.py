@@ -323,6 +323,10 @@ def bootstrap_ci(
     on); with a seed axis, seeds are resampled too and the same item rows are used for each seed.
     ``statistic`` maps a table of the input's shape to a number; for a DataFrame it receives a
     DataFrame with the same columns.
+
+    An items × languages table goes through ``scipy.stats.bootstrap`` (percentile method), which
+    resamples the item ids; the table's rows follow them. scipy resamples one axis at a time, so a
+    table with a seed axis, where seeds and items are drawn independently, is resampled here.
     """
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level}")
@@ -331,19 +335,32 @@ def bootstrap_ci(
     data = values_by_item if is_frame else np.asarray(values_by_item, dtype=float)
     if not is_frame and data.ndim not in (2, 3):
         raise ValueError(f"expected items × languages or seeds × items × languages, got {data.ndim}-D")
-    item_axis_length = data.shape[1] if data.ndim == 3 else data.shape[0]
     # A numeric frame is resampled through its array (2-3x faster than .iloc, the same rows).
     numeric = is_frame and all(pd.api.types.is_numeric_dtype(dtype) for dtype in data.dtypes)
     values = data.to_numpy(dtype=float) if numeric else None
 
-    def resample() -> object:
-        items = rng.integers(0, item_axis_length, item_axis_length)
+    def rows(items: np.ndarray) -> object:
         if numeric:
             return pd.DataFrame(values[items], columns=data.columns)
         if is_frame:
             return data.iloc[items].reset_index(drop=True)
-        if data.ndim == 2:
-            return data[items]
+        return data[items]
+
+    if is_frame or data.ndim == 2:
+        result = stats.bootstrap(
+            (np.arange(data.shape[0]),),
+            lambda items: statistic(rows(items)),
+            n_resamples=n_boot,
+            vectorized=False,
+            confidence_level=level,
+            method="percentile",
+            rng=rng,
+        )
+        low, high = result.confidence_interval
+        return float(statistic(data)), float(low), float(high)
+
+    def resample() -> np.ndarray:
+        items = rng.integers(0, data.shape[1], data.shape[1])
         seeds = rng.integers(0, data.shape[0], data.shape[0])
         return data[seeds][:, items]
 
