@@ -26,7 +26,7 @@ $(PY):
 $(VENV)/.installed: $(PY) pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet $(TORCH_CPU)
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[book,real,ray,test]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[book,real,ray,judge,test]"
 	touch $@
 
 install: $(VENV)/.installed

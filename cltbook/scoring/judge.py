@@ -17,23 +17,19 @@ Design choices, each for a failure seen in LLM-judge pipelines:
   Temperature and token limit are constants of this module, so model + messages decide the reply;
   a re-run makes no calls and needs no key. Ratings are parsed again from the cached text, so a
   parser fix applies without re-judging.
-* 429, 5xx, 408/409 and connection failures are retried with exponential backoff (honouring
+* Requests go through the ``openai`` SDK (the ``judge`` extra), which retries 429, 5xx, 408/409
+  and connection failures with exponential backoff (0.5 s doubling to 8 s, or the server's
   Retry-After); other HTTP errors are raised at once: retrying a bad key or request cannot help.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import http.client
 import json
 import math
 import os
 import re
-import time
 import unicodedata
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -268,23 +264,19 @@ class JudgeConfig:
     """Where and how to reach an OpenAI-compatible judge. Holds the key's variable name only.
 
     ``base_url`` ends where the OpenAI SDK's does (".../v1"); requests go to
-    ``{base_url}/chat/completions``. Backoff doubles from ``backoff_initial_s`` up to
-    ``backoff_max_s`` between at most ``max_attempts`` requests per item.
+    ``{base_url}/chat/completions``, at most ``max_attempts`` per item, each waiting at most
+    ``timeout_s`` seconds.
     """
 
     model: str = JudgeSettings.model
     base_url: str = JudgeSettings.base_url
     api_key_env: str = JudgeSettings.api_key_env
     max_attempts: int = 6
-    backoff_initial_s: float = 1.0
-    backoff_max_s: float = 60.0
     timeout_s: float = 120.0
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError(f"max_attempts must be >= 1, got {self.max_attempts}")
-        if self.backoff_initial_s < 0 or self.backoff_max_s < self.backoff_initial_s:
-            raise ValueError("need 0 <= backoff_initial_s <= backoff_max_s")
         if self.timeout_s <= 0:
             raise ValueError(f"timeout_s must be > 0, got {self.timeout_s}")
         if not self.api_key_env or not self.api_key_env.isidentifier():
@@ -292,16 +284,8 @@ class JudgeConfig:
             raise ValueError("api_key_env must be the NAME of the environment variable that holds the key, not the key")
 
 
-def _retryable(status: int) -> bool:
-    """Rate limits, timeouts, conflicts and server errors pass; the OpenAI SDK retries the same."""
-    return status in (408, 409, 429) or status >= 500
-
-
-_CONNECTION_ERRORS = (urllib.error.URLError, ConnectionError, TimeoutError, http.client.HTTPException)
-
-
 class JudgeClient(_CachedJudge):
-    """The judge behind an OpenAI-compatible ``/v1/chat/completions`` endpoint (stdlib HTTP)."""
+    """The judge behind an OpenAI-compatible ``/v1/chat/completions`` endpoint (the openai SDK)."""
 
     def __init__(self, config: JudgeConfig | None = None, cache_dir: str | Path | None = None) -> None:
         self.config = config or JudgeConfig()
@@ -312,55 +296,42 @@ class JudgeClient(_CachedJudge):
         key = os.environ.get(config.api_key_env)
         if not key:
             raise JudgeError(f"environment variable {config.api_key_env} (the judge's API key) is not set")
+        try:
+            import openai  # the judge extra: only a run that calls a remote judge needs it
+        except ImportError:
+            raise JudgeError("the remote judge needs the openai package: pip install 'cltbook[judge]'") from None
         url = config.base_url.rstrip("/") + "/chat/completions"
-        body = json.dumps(
-            {
-                "model": config.model,
-                "messages": messages,
-                "temperature": JUDGE_TEMPERATURE,
-                "max_tokens": JUDGE_MAX_TOKENS,
-            }
+        gave_up = f"{url}: no reply after {config.max_attempts} attempts; last error:"
+        client = openai.OpenAI(
+            api_key=key, base_url=config.base_url, max_retries=config.max_attempts - 1, timeout=config.timeout_s
         )
-        last_error = ""
-        for attempt in range(1, config.max_attempts + 1):
-            request = urllib.request.Request(
-                url,
-                data=body.encode("utf-8"),
-                method="POST",
-                headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+        try:
+            reply = client.chat.completions.with_raw_response.create(
+                model=config.model,
+                messages=messages,
+                temperature=JUDGE_TEMPERATURE,
+                max_tokens=JUDGE_MAX_TOKENS,
             )
-            retry_after = None
-            try:
-                with urllib.request.urlopen(request, timeout=config.timeout_s) as reply:
-                    payload = reply.read()
-                return _reply_text(payload, url), attempt
-            except urllib.error.HTTPError as error:
-                detail = error.read(500).decode("utf-8", "replace").replace(key, "***")
-                if not _retryable(error.code):
-                    raise JudgeError(f"{url} answered HTTP {error.code}: {detail}") from None
-                last_error = f"HTTP {error.code}: {detail}"
-                retry_after = error.headers.get("Retry-After")
-            except _CONNECTION_ERRORS as error:
-                last_error = repr(error).replace(key, "***")
-            if attempt < config.max_attempts:
-                time.sleep(self._delay(attempt, retry_after))
-        raise JudgeError(f"{url}: no reply after {config.max_attempts} attempts; last error: {last_error}")
-
-    def _delay(self, attempt: int, retry_after: str | None) -> float:
-        """Seconds before request ``attempt + 1``: doubling backoff, at least the Retry-After."""
-        delay = self.config.backoff_initial_s * 2 ** (attempt - 1)
-        if retry_after:
-            with contextlib.suppress(ValueError):  # an HTTP date: the backoff alone will do
-                delay = max(delay, float(retry_after))
-        return min(delay, self.config.backoff_max_s)
+        except openai.APIStatusError as error:
+            detail = error.response.text[:500].replace(key, "***")
+            status = f"HTTP {error.status_code}: {detail}"
+            if error.status_code in (408, 409, 429) or error.status_code >= 500:  # retried by the SDK
+                raise JudgeError(f"{gave_up} {status}") from None
+            raise JudgeError(f"{url} answered {status}") from None
+        except openai.APIConnectionError as error:
+            cause = repr(error.__cause__ or error).replace(key, "***")
+            raise JudgeError(f"{gave_up} {cause}") from None
+        finally:
+            client.close()
+        return _reply_text(reply, url), reply.retries_taken + 1
 
 
-def _reply_text(payload: bytes, url: str) -> str:
+def _reply_text(reply, url: str) -> str:
     """The message text of a chat-completions reply; a null content (a refusal) reads as ""."""
     try:
-        return json.loads(payload)["choices"][0]["message"]["content"] or ""
-    except (ValueError, KeyError, IndexError, TypeError):
-        raise JudgeError(f"{url} sent a reply that is not a chat completion: {payload[:200]!r}") from None
+        return reply.parse().choices[0].message.content or ""
+    except (ValueError, AttributeError, IndexError, TypeError):
+        raise JudgeError(f"{url} sent a reply that is not a chat completion: {reply.text[:200]!r}") from None
 
 
 Generate = Callable[[Messages], str]
