@@ -114,6 +114,23 @@ def test_an_unregistered_task_is_refused_naming_the_registered_ones():
         run_config({"tasks": ["echo"]})
 
 
+def test_real_outputs_of_a_task_are_scored_by_the_scorer_registered_for_it(echo_task):
+    def echo_real_score(example, output, found_language, cache_dir):
+        return {"exact": float(output.strip() == example.completion.strip())}
+
+    scoring = real_sources.RealScoring(languages=("es",))  # one language: no language metrics
+    example = Example("echo", "es", "echo-1", "Q: hola\nA:", " hola", checks=(scoring,), source="real")
+    evaluate.register_real_scorer("echo", echo_real_score)  # the one line for real data
+    try:
+        assert evaluate.score(example, " hola ") == {"exact": 1.0}
+        with pytest.raises(ValueError, match="already have a scorer"):
+            evaluate.register_real_scorer("echo", lambda *args: {})
+    finally:
+        evaluate.REAL_SCORERS.pop("echo")
+    with pytest.raises(ValueError, match="no scorer for real 'echo' outputs"):
+        evaluate.score(example, " hola")
+
+
 def test_a_registered_task_is_validated_and_its_splits_are_checked_disjoint(echo_task):
     config = run_config({**MICRO, "tasks": ["echo"]})
     assert len(build_mixture(config).evaluation) == 3 * len(config.evaluation_languages)

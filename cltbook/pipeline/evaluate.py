@@ -35,7 +35,7 @@ import math
 import time
 from importlib.metadata import version
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import pandas as pd
 import torch
@@ -103,36 +103,63 @@ INFO_COLUMNS = (
 )
 
 
+RealScorer = Callable[[Example, str, "str | None", Path], dict[str, float]]
+"""How one real output of a task is scored: (example, output, the output's identified language or
+None when the run has a single language, the cache folder) -> metric values. The language metrics
+are added by :func:`score`."""
+
+REAL_SCORERS: dict[str, RealScorer] = {}
+
+
+def register_real_scorer(task: str, scorer: RealScorer) -> RealScorer:
+    """Score real ``task`` outputs with ``scorer`` (one per task; see "Extending cltbook")."""
+    if REAL_SCORERS.get(task, scorer) is not scorer:
+        raise ValueError(f"real outputs of {task!r} already have a scorer")
+    REAL_SCORERS[task] = scorer
+    return scorer
+
+
 def score(example: Example, output: str, cache_dir: str | Path = ".cache") -> dict[str, float]:
     """One output's metric values (each in [0, 1], NaN where undecidable): world examples by
-    their task's switch-aware scorer (:data:`cltbook.world.TASKS`), real ones as the module
-    docstring says. ``cache_dir`` holds the judge's replies."""
+    their task's switch-aware scorer (:data:`cltbook.world.TASKS`), real ones by their task's
+    :data:`REAL_SCORERS` entry, as the module docstring says. ``cache_dir`` holds the judge's
+    replies."""
     if example.source == "world":
         return TASKS[example.task].score(example, output)
-    (scoring,) = example.checks
-    languages = scoring.languages
+    scorer = REAL_SCORERS.get(example.task)
+    if scorer is None:
+        raise ValueError(f"{example.item_id}: no scorer for real {example.task!r} outputs (register_real_scorer)")
+    languages = example.checks[0].languages
     found = _identifier(tuple(sorted(languages))).identify(output) if len(languages) > 1 else None
-    match = found == example.language
     language = (
-        {} if found is None else {"language_match": float(match), "language_undetermined": float(found == UNDETERMINED)}
+        {}
+        if found is None
+        else {"language_match": float(found == example.language), "language_undetermined": float(found == UNDETERMINED)}
     )
-    if example.task == "math_reasoning":
-        scores = math_scores(output, example.language, example.answer)
-        if found is not None:
-            scores["accuracy_strict_switch_aware"] = float(scores["accuracy_strict"] and match)
-        return {**scores, **language}
-    if example.task == "summarization":
-        rouge = rouge_l_xlsum(example.completion.strip(), output.strip(), example.language)
-        switch = {} if found is None else {f"{ROUGE_METRIC}_switch_aware": rouge if match else 0.0}
-        return {ROUGE_METRIC: rouge, **switch, **language}
-    if example.task == "instruction_following" and scoring.ifeval is not None:
-        return {**_ifeval_scores(scoring, output, match or found is None), **language}
-    if example.task == "instruction_following" and scoring.judge is not None:
-        return {**_judge_scores(scoring.judge, example, output, cache_dir), **language}
-    raise ValueError(
-        f"{example.item_id}: no scorer for real {example.task!r} outputs "
-        "(instruction following needs IFEval records or a judge)"
-    )
+    return {**scorer(example, output, found, Path(cache_dir)), **language}
+
+
+def _real_math(example: Example, output: str, found: str | None, cache_dir: Path) -> dict[str, float]:
+    scores = math_scores(output, example.language, example.answer)
+    if found is not None:
+        scores["accuracy_strict_switch_aware"] = float(scores["accuracy_strict"] and found == example.language)
+    return scores
+
+
+def _real_summary(example: Example, output: str, found: str | None, cache_dir: Path) -> dict[str, float]:
+    rouge = rouge_l_xlsum(example.completion.strip(), output.strip(), example.language)
+    switch = {} if found is None else {f"{ROUGE_METRIC}_switch_aware": rouge if found == example.language else 0.0}
+    return {ROUGE_METRIC: rouge, **switch}
+
+
+def _real_instructions(example: Example, output: str, found: str | None, cache_dir: Path) -> dict[str, float]:
+    """IFEval's checks where the item carries its record, else the run's judge."""
+    (scoring,) = example.checks
+    if scoring.ifeval is not None:
+        return _ifeval_scores(scoring, output, found is None or found == example.language)
+    if scoring.judge is not None:
+        return _judge_scores(scoring.judge, example, output, cache_dir)
+    raise ValueError(f"{example.item_id}: real instruction following needs IFEval records or a judge")
 
 
 @functools.lru_cache(maxsize=8)
@@ -317,3 +344,8 @@ def language_metrics(predictions: pd.DataFrame) -> pd.DataFrame:
                     }
                 )
     return pd.DataFrame(rows, columns=["task", "language", "metric", "value", "n_items"])
+
+
+register_real_scorer("math_reasoning", _real_math)
+register_real_scorer("summarization", _real_summary)
+register_real_scorer("instruction_following", _real_instructions)
