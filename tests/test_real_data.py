@@ -17,6 +17,7 @@ from cltbook.data.datasets import DataFileError
 from cltbook.data.mixture import build_mixture
 from cltbook.data.real import RealScoring
 from cltbook.pipeline.evaluate import score, score_outputs, scoring_provenance
+from cltbook.scoring import ifeval
 from cltbook.scoring.ifeval import IFEvalRecord
 from cltbook.scoring.judge import build_judge_messages
 from cltbook.scoring.rouge import rouge_l_xlsum
@@ -143,8 +144,14 @@ def ifeval_config(reference, tmp_path, marco, **data):
     )
 
 
-def test_ifeval_prompts_per_language_file_with_their_records(reference, tmp_path, marco):
+def test_ifeval_prompts_per_language_file_with_their_records(reference, tmp_path, marco, monkeypatch):
+    parsed = []
+    parse = ifeval._parse_record
+    monkeypatch.setattr(ifeval, "_parse_record", lambda line: parsed.append(line) or parse(line))
     mixture = build_mixture(ifeval_config(reference, tmp_path, marco))
+    files = [marco / name for name in ("en.jsonl", "es_local.jsonl", "ja.jsonl", "zh_local.jsonl")]
+    lines = sum(1 for path in files for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+    assert len(parsed) == lines  # each record parsed once per build
     report = mixture.reports["evaluation.instruction_following"]
     # both real defects of Marco-Bench-MIF's local sets, in the order read (en, es, ja, zh)
     assert [(bad["file"], bad["line"]) for bad in report["bad_records"]] == [

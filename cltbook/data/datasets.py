@@ -54,7 +54,7 @@ from datasets import Features, Value, load_dataset
 from cltbook.data.sampling import language_permutation
 from cltbook.languages import LANGUAGES, MGSM_LANGUAGES, get_language
 from cltbook.scoring.extract import parse_number
-from cltbook.scoring.ifeval import MalformedIFEvalFile, load_ifeval_jsonl
+from cltbook.scoring.ifeval import IFEvalRecord, MalformedIFEvalFile, load_ifeval_jsonl
 
 Task = Literal["math_reasoning", "summarization", "instruction_following"]
 OnBadRecord = Literal["error", "skip_and_report"]
@@ -74,10 +74,12 @@ _BATCH_SIZE = 10_000
 
 @dataclass(frozen=True)
 class LoadedData:
-    """A loaded source: the tidy frame and the report of how it was read."""
+    """A loaded source: the tidy frame, the report of how it was read, and what scoring needs that
+    the frame leaves out, by (language, item id) (an IFEval prompt's instructions)."""
 
     frame: pd.DataFrame
     report: dict[str, Any]
+    records: Mapping[tuple[str, str], Any] = field(default_factory=dict)
 
 
 class DataFileError(ValueError):
@@ -992,7 +994,7 @@ def load_ifeval_prompts(
     for: one without a file is recorded in ``missing_languages``. Records are read by
     :func:`cltbook.scoring.ifeval.load_ifeval_jsonl` (verified on shared/reference), so the
     evaluator and this frame see the same prompts; ``target`` is empty and the instructions stay
-    in the file, for the checker. Item ``ifeval-<key>``: keys are
+    in ``records`` by (language, item id), for the checker; each file is parsed once. Item ``ifeval-<key>``: keys are
     parallel across Marco-Bench-MIF files, while M-IFEval's es/fr/ja keys are their own numbering.
     """
     _check_on_bad_record(on_bad_record)
@@ -1007,6 +1009,7 @@ def load_ifeval_prompts(
         max_bad_fraction=max_bad_fraction,
         require_target=False,
     )
+    by_item: dict[tuple[str, str], IFEvalRecord] = {}
     for language in requested:
         if language not in files:
             continue
@@ -1019,6 +1022,7 @@ def load_ifeval_prompts(
         collector.bad.extend(
             BadRecord(file=load_report.file, line=b.line, row=None, reason=b.reason) for b in load_report.bad_lines
         )
+        by_item.update({(language, f"ifeval-{record.key}"): record for record in records})
         dataset = datasets.Dataset.from_list([{"key": str(r.key), "prompt": r.prompt} for r in records])
         table = _Table(dataset=dataset, name=str(path), language=language)
         columns = ColumnMap(input="prompt", item_id="key")
@@ -1029,12 +1033,11 @@ def load_ifeval_prompts(
         "path": None,
         "files": {lang: str(files[lang]) for lang in requested if lang in files},
     }
-    return collector.finish(
+    loaded = collector.finish(
         report,
-        notes=[
-            "Instruction lists and kwargs are not in the frame; check responses with cltbook.scoring.ifeval.",
-        ],
+        notes=["Instruction lists and kwargs are not in the frame but in the records, for the checker."],
     )
+    return replace(loaded, records=by_item)
 
 
 def _ifeval_fields(row: Mapping[str, Any], table: _Table, position: int) -> _Fields:

@@ -37,7 +37,6 @@ from cltbook.data.datasets import NoExemplarsError, mgsm_exemplars
 from cltbook.data.sampling import Mixture, language_permutation
 from cltbook.example import Example
 from cltbook.languages import format_prompt, get_language
-from cltbook.scoring.ifeval import load_ifeval_jsonl
 from cltbook.tasks import SOURCE_TASKS, TASKS
 from cltbook.world import LeakError
 from cltbook.world.lexicon import TASK_PHRASES
@@ -130,15 +129,6 @@ def load_source(source: SourceConfig, task: str, languages: Sequence[str], data)
         options["files"] = source.files
     loaded = kind.read(source.path, languages, **options)
     return dataclasses.replace(loaded, frame=loaded.frame.assign(task=task))
-
-
-def ifeval_records(source: SourceConfig, languages: Sequence[str], data) -> dict[tuple[str, str], Any]:
-    """(language, item id) -> the IFEval record of every prompt, read as load_source read them."""
-    records = {}
-    for code, path in ifeval_files(source.path, source.files, languages).items():
-        loaded, _ = load_ifeval_jsonl(path, data.on_bad_record, data.max_bad_fraction)
-        records.update({(code, f"ifeval-{record.key}"): record for record in loaded})
-    return records
 
 
 # --------------------------------------------------------------------------------------------
@@ -278,7 +268,6 @@ def build_real_mixture(config: RunConfig, loaded: dict[str, Any] | None = None) 
             source, task, config.evaluation_languages, data
         )
         report = reports[f"evaluation.{task}"] = loaded_eval.report
-        records = ifeval_records(source, config.evaluation_languages, data) if source.loader == "ifeval" else {}
         shots_per_language = {}
         for code in config.evaluation_languages:
             pool = _language_pool(loaded_eval.frame, code).head(config.evaluation.items_per_language)
@@ -288,7 +277,7 @@ def build_real_mixture(config: RunConfig, loaded: dict[str, Any] | None = None) 
             shots_per_language[code] = len(shots)
             for _, row in pool.iterrows():
                 scoring = dataclasses.replace(
-                    base_scoring, judge=source.judge, ifeval=records.get((code, row["item_id"]))
+                    base_scoring, judge=source.judge, ifeval=loaded_eval.records.get((code, row["item_id"]))
                 )
                 evaluation.append(make(row, code, scoring, source, few_shot_prefix(shots)))
         if task == "math_reasoning" and data.few_shot:
