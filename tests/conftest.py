@@ -67,7 +67,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.recorded.append({"path": self.path, "headers": {name.lower(): value for name, value in self.headers.items()}, "body": json.loads(body)})
+        self.server.recorded.append(
+            {
+                "path": self.path,
+                "headers": {name.lower(): value for name, value in self.headers.items()},
+                "body": json.loads(body),
+            }
+        )
         action = self.server.script.popleft() if self.server.script else ("ok", "Rating: 3")
         if action[0] == "drop":
             self.close_connection = True

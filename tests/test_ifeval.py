@@ -368,7 +368,7 @@ def test_loader_names_file_line_and_reason(tmp_path, line, reason):
 
 def test_skip_and_report_still_fails_a_mostly_broken_file(tmp_path):
     path = write_lines(tmp_path / "broken.jsonl", [GOOD, "{", "{"])
-    with pytest.raises(MalformedIFEvalFile, match="2 of 3 lines .*lines 2, 3"):
+    with pytest.raises(MalformedIFEvalFile, match=r"2 of 3 lines are bad.*broken\.jsonl:2: .*broken\.jsonl:3: "):
         load_ifeval_jsonl(path, on_bad_record="skip_and_report", max_bad_fraction=0.5)
     _, report = load_ifeval_jsonl(path, on_bad_record="skip_and_report", max_bad_fraction=0.7)
     assert [b.line for b in report.bad_lines] == [2, 3]

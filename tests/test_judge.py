@@ -239,9 +239,7 @@ def test_local_model_judge_gets_the_same_messages_and_caches(tmp_path):
     assert len(seen) == 2 and all(r.cached for r in again)
 
 
-@pytest.mark.parametrize(
-    "changes", [{"max_attempts": 0}, {"timeout_s": 0}, {"api_key_env": "sk-abc123"}]
-)
+@pytest.mark.parametrize("changes", [{"max_attempts": 0}, {"timeout_s": 0}, {"api_key_env": "sk-abc123"}])
 def test_config_rejects_bad_values(changes):
     with pytest.raises(ValueError):
         JudgeConfig(**changes)

@@ -17,6 +17,7 @@ GROUND = {
     "cltbook.languages",
     "cltbook.example",
     "cltbook.files",
+    "cltbook.records",
     "cltbook.yamlfile",
     "cltbook.tasks",
     "cltbook.config",

@@ -53,17 +53,14 @@ from datasets import Features, Value, load_dataset
 
 from cltbook.data.sampling import language_permutation
 from cltbook.languages import LANGUAGES, MGSM_LANGUAGES, get_language
+from cltbook.records import DEFAULT_MAX_BAD_FRACTION, BadRecord, BadRecords, OnBadRecord, check_on_bad_record, location
 from cltbook.scoring.extract import parse_number
 from cltbook.scoring.ifeval import IFEvalRecord, MalformedIFEvalFile, load_ifeval_jsonl
 
 Task = Literal["math_reasoning", "summarization", "instruction_following"]
-OnBadRecord = Literal["error", "skip_and_report"]
 
 FRAME_COLUMNS = ("task", "language", "item_id", "input", "target", "answer")
 """The columns of every loaded frame, in this order."""
-
-DEFAULT_MAX_BAD_FRACTION = 0.01
-"""Above this share of bad records a file is broken, even in skip mode (as in cltbook.scoring.ifeval)."""
 
 _BATCH_SIZE = 10_000
 
@@ -255,23 +252,6 @@ def _requested(languages: Sequence[str]) -> tuple[str, ...]:
 # Reading local files line by line (encoding, JSON) before handing them to `datasets`
 
 
-@dataclass(frozen=True)
-class BadRecord:
-    """A record that was not loaded: where it is and why. ``line`` is None for hub rows."""
-
-    file: str
-    line: int | None
-    row: int | None
-    reason: str
-
-    def location(self) -> str:
-        return _location(self.file, self.line, self.row)
-
-
-def _location(file: str, line: int | None, row: int | None) -> str:
-    return f"{file}:{line}" if line is not None else f"{file} record {row}"
-
-
 class _RecordError(ValueError):
     """What is wrong with one record; the collector adds where it is."""
 
@@ -310,9 +290,7 @@ def _cache(cache_dir: str | Path | None) -> str | None:
     return None if cache_dir is None else str(cache_dir)
 
 
-def _load_local_jsonl(
-    path: Path, on_bad_record: OnBadRecord, bad: list[BadRecord], cache_dir: str | Path | None
-) -> _Table:
+def _load_local_jsonl(path: Path, bad: BadRecords, cache_dir: str | Path | None) -> _Table:
     """A JSON Lines file through ``datasets``' json builder, malformed lines caught first.
 
     In skip mode the good lines go to a temporary copy, since the Arrow reader cannot skip a line.
@@ -333,9 +311,7 @@ def _load_local_jsonl(
             reason = f"expected a JSON object, got {type(record).__name__}"
             if number == 1 and isinstance(record, list):
                 reason += " (this loader reads JSON Lines: one object per line, not a JSON array)"
-        if on_bad_record == "error":
-            raise DataFileError(f"{path}:{number}: {reason}")
-        bad.append(BadRecord(file=str(path), line=number, row=None, reason=reason))
+        bad.reject(BadRecord(file=str(path), line=number, row=None, reason=reason))
         n_bad += 1
     if not good:
         return _Table(dataset=datasets.Dataset.from_dict({}), name=str(path), lines=[])
@@ -502,17 +478,17 @@ class _Collector:
     max_bad_fraction: float
     require_target: bool
     rows: list[dict[str, Any]] = field(default_factory=list)
-    bad: list[BadRecord] = field(default_factory=list)
     files_read: list[str] = field(default_factory=list)
     unmapped: Counter[str] = field(default_factory=Counter)
     rows_read: int = 0
     rows_other_languages: int = 0
     _seen: dict[tuple[str, str], str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.bad = BadRecords(self.on_bad_record, self.max_bad_fraction, error=DataFileError)
+
     def reject(self, record: BadRecord) -> None:
-        if self.on_bad_record == "error":
-            raise DataFileError(f"{record.location()}: {record.reason}")
-        self.bad.append(record)
+        self.bad.reject(record)
 
     def read(self, table: _Table, columns: ColumnMap, label: Label, extract: Extract) -> None:
         self.files_read.append(table.name)
@@ -553,7 +529,7 @@ class _Collector:
         if key in self._seen:
             self.reject(bad(f"duplicate item id {fields.item_id!r} for {language} (first at {self._seen[key]})"))
             return
-        self._seen[key] = _location(table.name, line, row_index + 1)
+        self._seen[key] = location(table.name, line, row_index + 1)
         self.rows.append(
             {
                 "task": self.task,
@@ -572,13 +548,7 @@ class _Collector:
 
     def finish(self, report: dict[str, Any], notes: Sequence[str] = ()) -> LoadedData:
         """The frame and the full report; raises when too many records were bad."""
-        n_seen = self.rows_read + sum(1 for b in self.bad if b.row is None)
-        if n_seen and len(self.bad) / n_seen > self.max_bad_fraction:
-            where = "; ".join(f"{b.location()}: {b.reason}" for b in self.bad[:5])
-            raise DataFileError(
-                f"{len(self.bad)} of {n_seen} records are bad, more than max_bad_fraction="
-                f"{self.max_bad_fraction} (first: {where})"
-            )
+        self.bad.check(self.rows_read + sum(1 for b in self.bad.records if b.row is None))
         frame = pd.DataFrame(self.rows, columns=list(FRAME_COLUMNS)).astype({"answer": "float64"})
         counts = frame.groupby("language").size().to_dict() if len(frame) else {}
         report.update(
@@ -592,17 +562,12 @@ class _Collector:
                 "rows_read": self.rows_read,
                 "rows_other_languages": self.rows_other_languages,
                 "unmapped_language_labels": dict(sorted(self.unmapped.items())),
-                "bad_records": [asdict(b) for b in sorted(self.bad, key=self._read_order)],
+                "bad_records": [asdict(b) for b in sorted(self.bad.records, key=self._read_order)],
                 "n_bad_records": len(self.bad),
                 "notes": list(notes),
             }
         )
         return LoadedData(frame=frame, report=report)
-
-
-def _check_on_bad_record(on_bad_record: str) -> None:
-    if on_bad_record not in ("error", "skip_and_report"):
-        raise ValueError(f"on_bad_record must be 'error' or 'skip_and_report', got {on_bad_record!r}")
 
 
 def _origin(source: str | Path, local: Path | None, **extra: Any) -> dict[str, Any]:
@@ -678,7 +643,7 @@ def mgsm_exemplars(source: str | Path, language: str, *, cache_dir: str | Path |
             )
         records = _load_hub(str(source), code, "train", cache_dir).dataset.to_list()
     else:
-        table = _load_local_jsonl(local, "error", [], cache_dir)
+        table = _load_local_jsonl(local, BadRecords("error", error=DataFileError), cache_dir)
         ColumnMap(input="question", target="answer", answer="answer_number", language="lang").check(
             table.dataset.column_names, str(local)
         )
@@ -715,7 +680,7 @@ def load_mcot_math(
     problem. ``source`` may also be a local JSON Lines file in that schema. There is no numeric
     gold column, so ``answer`` is NaN (the worked answer is the target).
     """
-    _check_on_bad_record(on_bad_record)
+    check_on_bad_record(on_bad_record)
     requested = _requested(languages)
     local = _local_path(source)
     column_label = _column_label(columns)
@@ -746,7 +711,7 @@ def load_mcot_math(
         require_target=True,
     )
     if local is not None:
-        table = _load_local_jsonl(local, on_bad_record, collector.bad, cache_dir)
+        table = _load_local_jsonl(local, collector.bad, cache_dir)
     else:
         table = _load_hub(str(source), None, "train", cache_dir, data_files=data_files)
     collector.read(table, columns, mcot_label, mcot_fields)
@@ -784,7 +749,7 @@ def load_xlsum(
     reach training by a default. Languages without an XL-Sum config (de) or file are recorded as
     missing.
     """
-    _check_on_bad_record(on_bad_record)
+    check_on_bad_record(on_bad_record)
     if split not in _XLSUM_FILE_SPLITS:
         raise ValueError(f"split must be one of {sorted(_XLSUM_FILE_SPLITS)}, got {split!r}")
     requested = _requested(languages)
@@ -805,7 +770,7 @@ def load_xlsum(
             path = local / f"{folder}_{_XLSUM_FILE_SPLITS[split]}.jsonl"
             if not path.is_file():
                 continue
-            table = _load_local_jsonl(path, on_bad_record, collector.bad, cache_dir)
+            table = _load_local_jsonl(path, collector.bad, cache_dir)
         else:
             table = _load_hub(str(source), folder, split, cache_dir)
         table.language = language
@@ -844,7 +809,7 @@ def load_sharegpt(
     paper's translated ShareGPT comes one file per language). Schema unverified here beyond the
     common ShareGPT layout; local files must be JSON Lines.
     """
-    _check_on_bad_record(on_bad_record)
+    check_on_bad_record(on_bad_record)
     requested = _requested(languages)
     fixed = None if language is None else get_language(language).code
     if fixed is not None:
@@ -880,7 +845,7 @@ def load_sharegpt(
         require_target=True,
     )
     if local is not None:
-        table = _load_local_jsonl(local, on_bad_record, collector.bad, cache_dir)
+        table = _load_local_jsonl(local, collector.bad, cache_dir)
     else:
         table = _load_hub(str(source), None, split, cache_dir)
     table.language = fixed
@@ -912,7 +877,7 @@ def load_aya(
     labels that are not registry languages (dialects such as "ary") are counted in the report's
     ``unmapped_language_labels``. There is no id column, so ids are positions in the split.
     """
-    _check_on_bad_record(on_bad_record)
+    check_on_bad_record(on_bad_record)
     requested = _requested(languages)
     local = _local_path(source)
     collector = _Collector(
@@ -923,7 +888,7 @@ def load_aya(
         require_target=True,
     )
     if local is not None:
-        table = _load_local_jsonl(local, on_bad_record, collector.bad, cache_dir)
+        table = _load_local_jsonl(local, collector.bad, cache_dir)
     else:
         table = _load_hub(str(source), None, split, cache_dir)
     collector.read(table, columns, _column_label(columns), _table_columns(columns, f"aya-{split}"))
@@ -956,7 +921,7 @@ def load_aya_dolly(
     code (both are mapped); ``script`` keeps Traditional Chinese ("Hant") out of zh. ``id`` is
     shared by the translations of one prompt.
     """
-    _check_on_bad_record(on_bad_record)
+    check_on_bad_record(on_bad_record)
     requested = _requested(languages)
     local = _local_path(source)
     collector = _Collector(
@@ -967,7 +932,7 @@ def load_aya_dolly(
         require_target=False,
     )
     if local is not None:
-        table = _load_local_jsonl(local, on_bad_record, collector.bad, cache_dir)
+        table = _load_local_jsonl(local, collector.bad, cache_dir)
     else:
         table = _load_hub(str(source), config, split, cache_dir)
     collector.read(table, columns, _column_label(columns), _table_columns(columns, f"aya_dolly-{config}"))
@@ -997,7 +962,7 @@ def load_ifeval_prompts(
     in ``records`` by (language, item id), for the checker; each file is parsed once. Item ``ifeval-<key>``: keys are
     parallel across Marco-Bench-MIF files, while M-IFEval's es/fr/ja keys are their own numbering.
     """
-    _check_on_bad_record(on_bad_record)
+    check_on_bad_record(on_bad_record)
     requested = _requested(list(files) if languages is None else languages)
     unasked = sorted(set(_requested(list(files))) - set(requested))
     if unasked:
@@ -1019,9 +984,7 @@ def load_ifeval_prompts(
             records, load_report = load_ifeval_jsonl(path, on_bad_record, max_bad_fraction)
         except MalformedIFEvalFile as error:
             raise DataFileError(str(error)) from None
-        collector.bad.extend(
-            BadRecord(file=load_report.file, line=b.line, row=None, reason=b.reason) for b in load_report.bad_lines
-        )
+        collector.bad.records.extend(load_report.bad_lines)
         by_item.update({(language, f"ifeval-{record.key}"): record for record in records})
         dataset = datasets.Dataset.from_list([{"key": str(r.key), "prompt": r.prompt} for r in records])
         table = _Table(dataset=dataset, name=str(path), language=language)

@@ -60,15 +60,15 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 import regex
 
+from cltbook.records import DEFAULT_MAX_BAD_FRACTION, BadRecord, BadRecords, OnBadRecord
+
 Identify = Callable[[str], str | None]
 """A language identifier: text -> ISO 639-1 code (optionally with a region, "zh-cn") or None."""
-
-OnBadRecord = Literal["error", "skip_and_report"]
 
 # ---------------------------------------------------------------------------------------------
 # Multilingual text units
@@ -369,19 +369,13 @@ class IFEvalRecord:
 
 
 @dataclass(frozen=True)
-class BadLine:
-    line: int
-    reason: str
-
-
-@dataclass(frozen=True)
 class LoadReport:
     """What a load read and what it skipped: malformed lines are reported, never hidden."""
 
     file: str
     n_lines: int
     n_loaded: int
-    bad_lines: tuple[BadLine, ...]
+    bad_lines: tuple[BadRecord, ...]
 
     @property
     def n_bad(self) -> int:
@@ -426,7 +420,7 @@ def _parse_record(line: str) -> IFEvalRecord:
 
 
 def load_ifeval_jsonl(
-    path: str | Path, on_bad_record: OnBadRecord = "error", max_bad_fraction: float = 0.01
+    path: str | Path, on_bad_record: OnBadRecord = "error", max_bad_fraction: float = DEFAULT_MAX_BAD_FRACTION
 ) -> tuple[list[IFEvalRecord], LoadReport]:
     """Read an IFEval-format JSONL file (google IFEval, Marco-Bench-MIF, M-IFEval).
 
@@ -435,11 +429,9 @@ def load_ifeval_jsonl(
     more than ``max_bad_fraction`` of the lines are malformed, since then the file, not a record,
     is broken. Blank lines are ignored.
     """
-    if on_bad_record not in ("error", "skip_and_report"):
-        raise ValueError(f"on_bad_record must be 'error' or 'skip_and_report', got {on_bad_record!r}")
+    bad = BadRecords(on_bad_record, max_bad_fraction, error=MalformedIFEvalFile)
     path = Path(path)
     records: list[IFEvalRecord] = []
-    bad: list[BadLine] = []
     n_lines = 0
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
@@ -449,16 +441,9 @@ def load_ifeval_jsonl(
             try:
                 records.append(_parse_record(line))
             except _RecordError as error:
-                if on_bad_record == "error":
-                    raise MalformedIFEvalFile(f"{path}:{number}: {error}") from None
-                bad.append(BadLine(line=number, reason=str(error)))
-    report = LoadReport(file=str(path), n_lines=n_lines, n_loaded=len(records), bad_lines=tuple(bad))
-    if n_lines and report.n_bad / n_lines > max_bad_fraction:
-        lines = ", ".join(str(b.line) for b in bad)
-        raise MalformedIFEvalFile(
-            f"{path}: {report.n_bad} of {n_lines} lines are malformed (lines {lines}), more than "
-            f"max_bad_fraction={max_bad_fraction}"
-        )
+                bad.reject(BadRecord(file=str(path), line=number, row=None, reason=str(error)))
+    bad.check(n_lines, what="lines")
+    report = LoadReport(file=str(path), n_lines=n_lines, n_loaded=len(records), bad_lines=tuple(bad.records))
     return records, report
 
 
