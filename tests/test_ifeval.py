@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
+from collections.abc import Sequence
 
 import pandas as pd
 import pytest
@@ -15,11 +17,64 @@ from cltbook.scoring.ifeval import (
     MalformedIFEvalFile,
     count_sentences,
     count_words,
-    instruction_coverage,
     load_ifeval_jsonl,
+    resolve_instruction,
     score_ifeval,
-    summarize_ifeval,
 )
+
+# ---------------------------------------------------------------------------------------------
+# Summaries over many prompts, as lm-evaluation-harness reports them (for the checks below)
+
+
+def instruction_coverage(records: Sequence[IFEvalRecord]) -> pd.DataFrame:
+    """One row per instruction id in ``records``: how often it occurs and whether it is checked."""
+    counts = Counter(i for record in records for i in record.instruction_id_list)
+    rows = [
+        {"instruction_id": i, "n": n, "supported": resolve_instruction(i) is not None}
+        for i, n in sorted(counts.items())
+    ]
+    return pd.DataFrame(rows, columns=["instruction_id", "n", "supported"])
+
+
+def instruction_results(scores: pd.DataFrame) -> pd.DataFrame:
+    """``score_ifeval``'s output with one row per instruction (for per-type breakdowns)."""
+    rows = [
+        {
+            "key": row.key,
+            "instruction_id": instruction_id,
+            "strict": strict,
+            "loose": loose,
+            "supported": resolve_instruction(instruction_id) is not None,
+        }
+        for row in scores.itertuples(index=False)
+        for instruction_id, strict, loose in zip(row.instruction_id_list, row.strict, row.loose, strict=True)
+    ]
+    frame = pd.DataFrame(rows, columns=["key", "instruction_id", "strict", "loose", "supported"])
+    for column in ("strict", "loose"):
+        frame[column] = frame[column].astype("boolean")
+    return frame
+
+
+def _decided_mean(outcomes: pd.Series) -> float:
+    return float(outcomes.mean()) if outcomes.notna().any() else float("nan")
+
+
+def summarize_ifeval(scores: pd.DataFrame) -> dict[str, float | int]:
+    """The four IFEval accuracies (0–1) over decided outcomes, with the counts left out of them.
+
+    Names follow lm-evaluation-harness. Accuracies are NaN when nothing was decided.
+    """
+    per_instruction = instruction_results(scores)
+    summary: dict[str, float | int] = {"n_prompts": len(scores), "n_instructions": len(per_instruction)}
+    for level in ("strict", "loose"):
+        prompt_level = scores[f"prompt_{level}"]
+        instruction_level = per_instruction[level]
+        summary[f"prompt_level_{level}_acc"] = _decided_mean(prompt_level)
+        summary[f"inst_level_{level}_acc"] = _decided_mean(instruction_level)
+        summary[f"n_prompts_undecided_{level}"] = int(prompt_level.isna().sum())
+        summary[f"n_instructions_undecided_{level}"] = int(instruction_level.isna().sum())
+    summary["n_instructions_unknown"] = int((~per_instruction["supported"]).sum())
+    return summary
 
 
 def outcome(instruction_id, kwargs, response, identify=None, prompt="p"):

@@ -86,12 +86,6 @@ def test_gap_closed_three_readings():
     assert floored.relative_improvement == pytest.approx(30)
 
 
-def test_seen_unseen_gap():
-    gaps = metrics.seen_unseen_gap(TABLE, ["run"]).set_index("run")["gap"]
-    assert gaps["a"] == pytest.approx(3.5 - 7)
-    assert gaps["b"] == pytest.approx(7 - 14)
-
-
 def over_n(seen_values, unseen_values) -> pd.DataFrame:
     """A table over mixture points where es carries the seen average and ar the unseen one."""
     rows = []

@@ -25,7 +25,6 @@ from cltbook.scoring.rouge import (
     XLSumPipeline,
     lcs_f_measure,
     rouge_l_xlsum,
-    rouge_l_xlsum_batch,
     sanitise,
     scorer_provenance,
     xlsum_pipeline,
@@ -120,15 +119,6 @@ def test_stemming_is_language_specific():
     assert rouge_l_xlsum("Les enfants jouaient", "l'enfant joue", "fr") == pytest.approx(2 * 2 / 6)
     # Korean is not stemmed: "살고" and "살았다" share nothing.
     assert rouge_l_xlsum("살고", "살았다", "ko") == 0.0
-
-
-def test_batch_equals_single_scores_and_checks_alignment():
-    references = ["我爱北京", "东京很大"]
-    predictions = ["我爱上海", "东京很小"]
-    expected = [rouge_l_xlsum(r, p, "zh") for r, p in zip(references, predictions, strict=True)]
-    assert rouge_l_xlsum_batch(references, predictions, "zh") == expected
-    with pytest.raises(ValueError, match="align"):
-        rouge_l_xlsum_batch(references, predictions[:1], "zh")
 
 
 def test_snowball_languages_are_nltks():

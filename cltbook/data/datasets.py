@@ -36,7 +36,6 @@ split), so a local export without blank lines gets the same ids as the hub split
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import math
 import re
@@ -51,7 +50,6 @@ import datasets
 import pandas as pd
 from datasets import Features, Value, load_dataset
 
-from cltbook.data.sampling import language_permutation
 from cltbook.languages import LANGUAGES, MGSM_LANGUAGES, get_language
 from cltbook.records import DEFAULT_MAX_BAD_FRACTION, BadRecord, BadRecords, OnBadRecord, check_on_bad_record, location
 from cltbook.scoring.extract import parse_number
@@ -85,10 +83,6 @@ class DataFileError(ValueError):
 
 class ColumnMapError(ValueError):
     """A ColumnMap names a column the source does not have."""
-
-
-class NotEnoughItemsError(ValueError):
-    """A sample asks a language for more items than the source holds."""
 
 
 class NoExemplarsError(ValueError):
@@ -1010,56 +1004,9 @@ def _ifeval_fields(row: Mapping[str, Any], table: _Table, position: int) -> _Fie
 
 
 # ---------------------------------------------------------------------------------------------
-# Sampling and manifests
-
-
-def sample_per_language(frame: pd.DataFrame, counts: Mapping[str, int], seed: int) -> pd.DataFrame:
-    """The first ``counts[lang]`` items of one seeded permutation per language.
-
-    Each language's pool is ordered by item id before permuting, so the sample depends on the
-    data and the seed, not on row order; and because a larger n takes a longer prefix of the same
-    permutation, the sample for n=100 is contained in the one for n=200 (the paper's nested
-    mixtures). The permutation is :func:`cltbook.data.sampling.language_permutation`, as for the synthetic
-    world. One task at a time: a per-language count would be ambiguous across tasks.
-    """
-    tasks = frame["task"].unique()
-    if len(tasks) > 1:
-        raise ValueError(f"sample one task at a time; the frame holds {sorted(tasks)}")
-    parts = []
-    for language, n in counts.items():
-        code = get_language(language).code
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise ValueError(f"{code}: count must be a non-negative integer, got {n!r}")
-        pool = frame[frame["language"] == code].sort_values("item_id", kind="stable")
-        if n > len(pool):
-            raise NotEnoughItemsError(f"{code}: asked for {n} items but the data holds {len(pool)}")
-        order = language_permutation(seed, str(tasks[0]) if len(tasks) else "", code, len(pool), parallel=False)
-        parts.append(pool.iloc[order[:n]])
-    if not parts:
-        return frame.iloc[0:0].reset_index(drop=True)
-    return pd.concat(parts, ignore_index=True)
+# Manifests
 
 
 def manifest(frame: pd.DataFrame) -> pd.DataFrame:
     """Which items a frame holds: task, language, item_id, in the frame's order."""
     return frame.loc[:, ["task", "language", "item_id"]].reset_index(drop=True)
-
-
-def content_digest(frame: pd.DataFrame) -> str:
-    """A SHA-256 hex digest of the frame's items *and their text*, independent of row order.
-
-    Ids alone would not notice a new version of a source that kept its ids but changed the text
-    or a gold answer; hashing every column does. Rows are sorted by (task, language, item_id)
-    first, so concatenating the same languages in another order gives the same digest.
-    """
-    missing = [c for c in FRAME_COLUMNS if c not in frame.columns]
-    if missing:
-        raise ValueError(f"not a loaded frame: missing column(s) {missing}")
-    digest = hashlib.sha256()
-    ordered = frame.sort_values(["task", "language", "item_id"], kind="stable")
-    for values in ordered.loc[:, list(FRAME_COLUMNS)].itertuples(index=False, name=None):
-        *texts, answer = values
-        record = [*texts, None if pd.isna(answer) else float(answer)]
-        digest.update(json.dumps(record, ensure_ascii=False).encode("utf-8"))
-        digest.update(b"\n")
-    return digest.hexdigest()

@@ -161,20 +161,6 @@ def gap_closed(
     )
 
 
-def seen_unseen_gap(
-    df: pd.DataFrame,
-    by: Sequence[str],
-    anchor: str = PAPER_ANCHOR,
-    seen: Sequence[str] = PAPER_SEEN,
-    unseen: Sequence[str] = PAPER_UNSEEN,
-) -> pd.DataFrame:
-    """Per group: seen average, unseen average and ``gap`` = seen − unseen (metric units)."""
-    averages = group_averages(df, by, anchor=anchor, seen=seen, unseen=unseen)
-    out = averages[[*by, "seen_avg", "unseen_avg"]].copy()
-    out["gap"] = out["seen_avg"] - out["unseen_avg"]
-    return out
-
-
 @dataclass(frozen=True)
 class RankCorrelation:
     """Spearman's rho between seen and unseen averages across ``points`` mixture points."""

@@ -308,14 +308,6 @@ def rouge_l_xlsum(reference: str, prediction: str, language: str) -> float:
     return lcs_f_measure(xlsum_tokens(reference, pipeline), xlsum_tokens(prediction, pipeline))
 
 
-def rouge_l_xlsum_batch(references: Sequence[str], predictions: Sequence[str], language: str) -> list[float]:
-    """:func:`rouge_l_xlsum` for aligned lists of one language's references and predictions."""
-    if len(references) != len(predictions):
-        raise ValueError(f"{len(references)} references but {len(predictions)} predictions: they must align")
-    pairs = zip(references, predictions)
-    return [rouge_l_xlsum(reference, prediction, language) for reference, prediction in pairs]
-
-
 def scorer_provenance(language: str) -> dict[str, object]:
     """What produced :func:`rouge_l_xlsum`'s scores for ``language``, for the run record.
 
