@@ -12,15 +12,16 @@ def test_the_default_study_exercises_every_axis():
     single = [c for c in runs if len(c.tasks) == 1 and c.mixture.design == "augmentation"]
     assert {c.tasks[0] for c in single} == {"math_reasoning", "summarization", "instruction_following"}
     default_mix = [c for c in single if c.seen_languages == ("es", "fr", "ja", "zh")]
+    main_size = runs[0].base_model.size
     for task in ("math_reasoning", "summarization", "instruction_following"):
-        points = {c.n_per_language for c in default_mix if c.tasks[0] == task and c.base_model.size == "tiny"}
+        points = {c.n_per_language for c in default_mix if c.tasks[0] == task and c.base_model.size == main_size}
         assert len(points) >= 5 and 0 in points, (task, points)
     sizes = {c.base_model.size for c in single}
     assert len(sizes) >= 2
     # size x n: the second size has at least two mixture points for some task
     assert any(
         len({c.n_per_language for c in single if c.base_model.size == size and c.tasks == task}) >= 2
-        for size in sizes - {"tiny"}
+        for size in sizes - {main_size}
         for task in {c.tasks for c in single}
     )
     multi = [c for c in runs if len(c.tasks) == 3 and c.mixture.design == "augmentation"]
@@ -36,7 +37,7 @@ def test_the_default_study_exercises_every_axis():
     for c in default_mix:
         if (
             c.tasks == ("math_reasoning",)
-            and c.base_model.size == "tiny"
+            and c.base_model.size == main_size
             and (c.training.max_steps, c.training.learning_rate) == main_budget
         ):
             replicated.setdefault(c.n_per_language, set()).add((c.seed, c.data_seed))
