@@ -12,7 +12,7 @@ import pytest
 from conftest import KEY_ENV, SECRET
 from real_sources import flores, write_sharegpt, write_xlsum
 
-from cltbook.config import ConfigError, run_config
+from cltbook.config import ConfigError, load_study, run_config
 from cltbook.data.datasets import DataFileError
 from cltbook.data.mixture import build_mixture
 from cltbook.data.real import RealScoring
@@ -424,3 +424,28 @@ def test_the_preflight_reads_each_local_file_once(xlsum, monkeypatch):
     config = summarization_config(xlsum, on_bad_record="skip_and_report", max_bad_fraction=0.5)
     check_real_data(config)
     assert sorted(calls) == ["test", "train"]
+
+
+def test_a_dry_run_of_the_paper_preset_lists_what_it_cannot_reach_and_a_run_refuses_it(tmp_path, monkeypatch, capsys):
+    """Offline, with an empty hub cache: the dry run lists every run and every model and dataset it
+    could not reach from here, and exits 0; the run itself stops at the first, before any work."""
+    from conftest import ROOT
+    from huggingface_hub import constants
+
+    from cltbook import cli
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.chdir(ROOT)
+    runs = tmp_path / "runs"
+    arguments = ["run", "studies/paper-gpu.yaml", "--runs-dir", str(runs), "--cache-dir", str(tmp_path / "cache")]
+    assert cli.main([*arguments, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\nrun ") + out.startswith("run ") == len(load_study(ROOT / "studies" / "paper-gpu.yaml").expand())
+    unreachable = out.split("not reachable from here", 1)[1]
+    for source in ("Qwen/Qwen2.5-3B", "meta-llama/Llama-3.1-8B", "juletxara/mgsm", "csebuetnlp/xlsum"):
+        assert repr(source) in unreachable, source
+    assert "base_model.source" in unreachable and "data.evaluation.math_reasoning.path" in unreachable
+    assert cli.main(arguments) == 2
+    assert "error: base_model.source: 'Qwen/Qwen2.5-3B' is neither a local path" in capsys.readouterr().err
+    assert not runs.exists() and not (tmp_path / "cache").exists()

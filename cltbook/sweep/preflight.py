@@ -77,20 +77,31 @@ def _safetensors_error(path: Path) -> str | None:
 DATA_SUFFIXES = (".jsonl", ".json", ".tsv", ".csv", ".parquet", ".txt")
 
 
+class Unreachable(ConfigError):
+    """A model or dataset this machine cannot reach: a path that does not exist here, or a hub id
+    while offline and not in the local cache. A dry run lists every one and goes on; a run
+    refuses the first before any work."""
+
+    def __init__(self, path: str, source: str, message: str):
+        self.source = source
+        super().__init__(path, message)
+
+
 def _check_hub_id(source: str, repo_type: str, field_path: str) -> None:
     """``source`` names no local path: it must look like a hub id (owner/name), and be in the
-    local cache when the hub is offline."""
+    local cache when the hub is offline (else :class:`Unreachable`)."""
     looks_local = source.startswith((".", "/", "~")) or source.count("/") != 1 or source.endswith(DATA_SUFFIXES)
     if looks_local:
-        raise ConfigError(
-            field_path, f"{source!r}: no such {'model folder' if repo_type == 'model' else 'file or folder'}"
+        raise Unreachable(
+            field_path, source, f"{source!r}: no such {'model folder' if repo_type == 'model' else 'file or folder'}"
         )
     if os.environ.get("HF_HUB_OFFLINE") == "1":
         from huggingface_hub.constants import HF_HUB_CACHE
 
         if not (Path(HF_HUB_CACHE) / f"{repo_type}s--{source.replace('/', '--')}").is_dir():
-            raise ConfigError(
+            raise Unreachable(
                 field_path,
+                source,
                 f"{source!r} is neither a local path nor a hub id in the local cache "
                 "(HF_HUB_OFFLINE=1: nothing downloads)",
             )
@@ -143,13 +154,14 @@ def _scratch_datasets_cache() -> Iterator[None]:
             datasets.config.HF_DATASETS_CACHE = saved
 
 
-def check_real_data(config: RunConfig) -> None:
+def check_real_data(config: RunConfig, unreachable: list[Unreachable] | None = None) -> None:
     """Read a run's local data files and build its mixture: unreadable files, malformed records,
     too few items and evaluation items found in training fail here, naming the field. A hub
     dataset is checked by its id (and, offline, by its presence in the local cache); the mixture
     of a run that reads one is built when the run executes (nothing downloads before then), but
     its local files are still read here. Each file is read once: the mixture is built from what
-    was read."""
+    was read. With ``unreachable`` (a dry run), hub ids that cannot be reached from here are
+    appended to it instead of raised."""
     sources = {
         f"data.{part}.{task}": source
         for part in ("train", "evaluation")
@@ -158,7 +170,12 @@ def check_real_data(config: RunConfig) -> None:
     local = {where: source for where, source in sources.items() if Path(source.path).expanduser().exists()}
     for where, source in sources.items():
         if where not in local:
-            _check_hub_id(source.path, "dataset", f"{where}.path")
+            try:
+                _check_hub_id(source.path, "dataset", f"{where}.path")
+            except Unreachable as error:
+                if unreachable is None:
+                    raise
+                unreachable.append(error)
     counts = config.language_counts()
     loaded = {}
     with _scratch_datasets_cache():
@@ -195,16 +212,33 @@ def _working_folder(folder: Path) -> Iterator[None]:
         os.chdir(previous)
 
 
-def preflight(configs: list[RunConfig], root: Path) -> None:
+def preflight(
+    configs: list[RunConfig], root: Path, dry_run: bool = False
+) -> dict[tuple[str, str], tuple[str, list[str]]]:
     """Check every input the runs will read (see above); raises ConfigError. Relative paths are
-    read from ``root``, the folder the run notebook executes in."""
+    read from ``root``, the folder the run notebook executes in.
+
+    A dry run does not stop at a model or dataset this machine cannot reach (a hub id, offline
+    and not cached): it returns every one, as {(field, source): labels of the runs that need it},
+    and checks the rest. A real run refuses the first, before any work."""
     check_notebook(root / NOTEBOOK, shown=str(NOTEBOOK))
+    missing: dict[tuple[str, str], tuple[str, list[str]]] = {}
     with _working_folder(root):
         for source in sorted({c.base_model.source for c in configs} - {"world"}):
-            check_model_source(source)
+            try:
+                check_model_source(source)
+            except Unreachable as error:
+                if not dry_run:
+                    raise
+                labels = [c.label for c in configs if c.base_model.source == source]
+                missing[(error.path, source)] = (error.message, labels)
         for config in configs:
             if config.data.source == "real":
+                found: list[Unreachable] = []
                 try:
-                    check_real_data(config)
+                    check_real_data(config, found if dry_run else None)
                 except ConfigError as err:
                     raise ConfigError(err.path, f"{err.message} (run {config.label})") from None
+                for error in found:
+                    missing.setdefault((error.path, error.source), (error.message, []))[1].append(config.label)
+    return missing

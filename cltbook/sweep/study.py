@@ -137,7 +137,7 @@ def run_study(
     executor = executor or LocalExecutor(workers=workers, threads=threads, timeout=timeout)
     statuses = run_statuses(study, runs_root)
     todo = [s for s in statuses if s.state == "pending" or (retry_failed and s.state == "failed")]
-    preflight([s.config for s in todo], root)
+    unreachable = preflight([s.config for s in todo], root, dry_run=dry_run)
     outcome: dict[str, list[str]] = {
         "skipped": [s.config.run_id for s in statuses if s not in todo],
         "ok": [],
@@ -158,6 +158,10 @@ def run_study(
             else ""
         )
         echo(f"{len(todo)} to run, {len(statuses) - len(todo)} to skip{estimate}")
+        if unreachable:
+            echo(f"not reachable from here ({len(unreachable)}; a run refuses them before any work):")
+            for (where, _source), (message, labels) in unreachable.items():
+                echo(f"  {where}: {message} [{len(labels)} run{'s' if len(labels) != 1 else ''}]")
         return outcome
     echo(
         f"study {study.name}: {len(statuses)} runs, {len(todo)} to run, {len(statuses) - len(todo)} skipped"
