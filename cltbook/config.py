@@ -45,6 +45,7 @@ PROMPT_FORMATS = ("plain", "chat")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 TRAINING_METHODS = ("full", "lora")
 BACKENDS = ("torch", "unsloth")
+SHARDING_STRATEGIES = ("none", "fsdp")
 DATA_SOURCES = ("world", "real")
 BAD_RECORD_POLICIES = ("error", "skip_and_report")
 
@@ -183,6 +184,18 @@ class MixtureConfig:
 
 
 @dataclass(frozen=True)
+class DistributedConfig:
+    """How one run's fine-tuning is spread over processes: ``none`` (this process) or ``fsdp``
+    (full sharding of parameters, gradients and optimizer state over ``processes`` processes, one
+    per GPU, or CPU processes talking over gloo). The global batch stays ``training.batch_size``,
+    each process taking an equal share, so this changes how a run executes, not what it computes
+    (to float rounding): it is not part of the run's id."""
+
+    strategy: str = "none"
+    processes: int = 1
+
+
+@dataclass(frozen=True)
 class TrainingConfig:
     """Supervised fine-tuning with loss on the answer only.
 
@@ -208,6 +221,7 @@ class TrainingConfig:
     gradient_checkpointing: bool = False
     # torch: the plain loop here; unsloth: its fused kernels (needs CUDA and the [gpu] extra).
     backend: str = "torch"
+    distributed: DistributedConfig = field(default_factory=DistributedConfig)
 
 
 @dataclass(frozen=True)
@@ -714,6 +728,29 @@ def validate(config: RunConfig) -> RunConfig:
     _require(training.lora_rank > 0, "training.lora_rank", f"must be > 0, got {training.lora_rank}")
     _require(training.lora_alpha > 0, "training.lora_alpha", f"must be > 0, got {training.lora_alpha}")
     _require(0 <= training.lora_dropout < 1, "training.lora_dropout", f"must be in [0, 1), got {training.lora_dropout}")
+    distributed = training.distributed
+    _choice(distributed.strategy, SHARDING_STRATEGIES, "training.distributed.strategy")
+    _require(
+        distributed.processes >= 1, "training.distributed.processes", f"must be >= 1, got {distributed.processes}"
+    )
+    if distributed.strategy == "none":
+        _require(
+            distributed.processes == 1,
+            "training.distributed.processes",
+            f"{distributed.processes} processes need a sharding strategy (training.distributed.strategy: fsdp)",
+        )
+    else:
+        _require(
+            training.method == "full" and training.backend == "torch",
+            "training.distributed.strategy",
+            f"fsdp shards full fine-tuning with the torch backend, not method {training.method!r} "
+            f"with backend {training.backend!r}",
+        )
+        _require(
+            training.batch_size % distributed.processes == 0,
+            "training.distributed.processes",
+            f"the batch of {training.batch_size} must split evenly over {distributed.processes} processes",
+        )
 
     evaluation = config.evaluation
     for name in ("items_per_language", "max_new_tokens", "batch_size"):
@@ -744,6 +781,7 @@ LIMITS = {
     "mixture.multilingual_per_language": 100_000_000,
     "training.max_steps": 10_000_000,
     "training.batch_size": 65_536,
+    "training.distributed.processes": 65_536,
     "training.warmup_steps": 10_000_000,
     "training.eval_every": 10_000_000,
     "training.validation_per_language": 1_000_000,
@@ -798,7 +836,8 @@ def run_config(data: dict[str, Any]) -> RunConfig:
 # --------------------------------------------------------------------------------------------
 
 # Labels that do not change what a run computes stay out of its identity, so that the same
-# setting reached from two studies or two grid points is one run.
+# setting reached from two studies or two grid points is one run; so does how training is spread
+# over processes (the same global batch, to float rounding; tests/test_sharded.py checks it).
 _NOT_SEMANTIC = ("study",)
 
 
@@ -806,6 +845,7 @@ def semantic_dict(config: RunConfig) -> dict[str, Any]:
     data = config.to_dict()
     for key in _NOT_SEMANTIC:
         data.pop(key)
+    data["training"].pop("distributed")
     return data
 
 
