@@ -10,7 +10,7 @@ import pytest
 import yaml
 from conftest import ROOT, SMOKE_STUDY, ray_cluster
 
-from cltbook.config import load_study
+from cltbook.config import ConfigError, load_study, run_config
 from cltbook.pipeline.store import RECORD, read_record
 from cltbook.sweep.executors import Build, LocalExecutor, RayExecutor, commit_run_folder, largest_first, relative_cost
 from cltbook.sweep.runner import build_base_model
@@ -197,6 +197,15 @@ def test_a_returned_run_folder_is_committed_whole(tmp_path):
     assert not (tmp_path / "runs" / "escape.txt").exists()
 
 
+def test_a_ray_task_holds_what_its_run_shards_over():
+    sharded = run_config({"training": {"batch_size": 8, "distributed": {"strategy": "fsdp", "processes": 4}}})
+    assert RayExecutor("auto", threads=1).resources(sharded) == {"num_cpus": 4, "num_gpus": 0}
+    assert RayExecutor("auto", threads=8, gpus=4).resources(sharded) == {"num_cpus": 8, "num_gpus": 4}
+    assert RayExecutor("auto", threads=2).resources(run_config({})) == {"num_cpus": 2, "num_gpus": 0}
+    with pytest.raises(ConfigError, match=r"shards over 4 processes.*--gpus-per-run 4"):
+        RayExecutor("auto", threads=1, gpus=1).resources(sharded)
+
+
 def test_the_smoke_study_runs_on_a_real_ray_cluster(tmp_path):
     with ray_cluster(num_cpus=2) as address:  # sets the auth mode before Ray is imported: Ray reads it then
         import ray  # a missing Ray fails this test: the executor is part of the product
@@ -211,6 +220,23 @@ def test_the_smoke_study_runs_on_a_real_ray_cluster(tmp_path):
             root=ROOT,
             executor=executor,
         )
+        # one run sharded over two processes is one task holding two CPUs (GPUs on a GPU cluster);
+        # its base model is the smoke study's, already on the node
+        sharded = yaml.safe_load(SMOKE_STUDY.read_text())
+        sharded.update(name="sharded", grid={"mixture.n_per_language": [20]}, blocks=[])
+        sharded["base"]["training"]["distributed"] = {"strategy": "fsdp", "processes": 2}
+        (tmp_path / "sharded.yaml").write_text(yaml.safe_dump(sharded))
+        sharded_outcome = run_study(
+            tmp_path / "sharded.yaml",
+            runs_root=tmp_path / "runs",
+            cache_dir=tmp_path / "driver-cache",
+            echo=lambda *_: None,
+            root=ROOT,
+            executor=executor,
+        )
+    [sharded_run] = sharded_outcome["ok"]
+    training = read_record(tmp_path / "runs" / "sharded" / sharded_run)["training"]
+    assert (training["sharding"], training["world_size"], training["batch_per_process"]) == ("fsdp", 2, 8)  # 16 halved
     assert not outcome["failed"] and len(outcome["ok"]) == len(load_study(SMOKE_STUDY).expand())
     for run_id in outcome["ok"]:
         record = read_record(tmp_path / "runs" / "smoke" / run_id)

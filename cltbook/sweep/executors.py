@@ -11,7 +11,8 @@ order; the driver (:func:`cltbook.sweep.study.run_study`) shows progress and tal
   another with both threads (pretraining gains only 1.45-1.56x from the second thread). Ready runs
   go largest first. Each run is executed under a lock (:func:`claim_run`), so two drivers on one
   study share its runs: a run another driver holds, or has just finished, is skipped.
-- :class:`RayExecutor`: each run is a Ray task asking for ``threads`` CPUs (and ``gpus`` GPUs).
+- :class:`RayExecutor`: each run is a Ray task asking for ``threads`` CPUs (and ``gpus`` GPUs); a
+  run sharded over N processes is one task holding N GPUs (or N CPUs).
   No shared file system is assumed: the task receives the notebook's text and the run's config,
   executes it in a temporary folder on its node (base models cached in a node-local folder), and
   returns the run folder's files; the driver writes them beside the final folder and renames it
@@ -303,6 +304,19 @@ class RayExecutor:
         self.worker_cache = worker_cache or str(Path(tempfile.gettempdir()) / "cltbook-cache")
         self.auth_mode = auth_mode
 
+    def resources(self, config: RunConfig) -> dict[str, float]:
+        """What one run's task holds: ``gpus`` GPUs and ``threads`` CPUs; a run sharded over N
+        processes (training.distributed) is one task holding its N GPUs, or, on CPUs, at least N
+        CPUs (one process each)."""
+        processes = config.training.distributed.processes
+        if self.gpus and processes > self.gpus:
+            raise ConfigError(
+                "--gpus-per-run",
+                f"run {config.label} shards over {processes} processes, one GPU each, but each Ray task "
+                f"holds {self.gpus:g} GPU(s): use --gpus-per-run {processes}",
+            )
+        return {"num_cpus": max(self.threads, processes if not self.gpus else 1), "num_gpus": self.gpus}
+
     def run(
         self, jobs: Sequence[Job], root: Path, cache_dir: Path, display: Display = QUIET, builds: Sequence[Build] = ()
     ) -> Iterator[tuple[RunConfig, dict[str, Any]]]:
@@ -310,6 +324,8 @@ class RayExecutor:
         ignored: each node builds what its runs need. The driver takes each run's lock (as the
         local executor does) before submitting it and holds it until the folder is committed, so a
         local driver and a Ray driver on one study execute each run once."""
+        for config, _ in jobs:  # a run its task could not hold is refused before any work
+            self.resources(config)
         os.environ["RAY_AUTH_MODE"] = self.auth_mode  # before Ray is imported: it reads the mode then
         try:
             import ray
@@ -320,7 +336,7 @@ class RayExecutor:
         locks: dict[Any, ExitStack] = {}
         try:
             notebook_text = (root / NOTEBOOK).read_text(encoding="utf-8")
-            task = ray.remote(num_cpus=self.threads, num_gpus=self.gpus, max_retries=0)(_ray_task)
+            task = ray.remote(max_retries=0)(_ray_task)
             pending = {}
             for config, run_dir in jobs:
                 lock = claim_run(run_dir)
@@ -328,7 +344,10 @@ class RayExecutor:
                     yield config, elsewhere(config)  # another driver is executing it, or just did
                     continue
                 display.add(config.label, run_dir)
-                ref = task.remote(config.to_dict(), notebook_text, self.threads, self.timeout, self.worker_cache)
+                held = self.resources(config)
+                ref = task.options(**held).remote(
+                    config.to_dict(), notebook_text, int(held["num_cpus"]), self.timeout, self.worker_cache
+                )
                 pending[ref], locks[ref] = (config, run_dir), lock
             while pending:
                 (ready,), _ = ray.wait(list(pending), num_returns=1)
