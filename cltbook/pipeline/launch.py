@@ -54,9 +54,13 @@ def finetune(
     arguments and result as :func:`cltbook.pipeline.train.finetune`."""
     if config.distributed.strategy == "none":
         return finetune_here(model, tokenizer, train, validation, config, seed, prompt_format, progress)
+    device = next(model.parameters()).device
     with tempfile.TemporaryDirectory(prefix="cltbook-sharded-") as scratch:
         work = Path(scratch)
         model.save_pretrained(work / "base", safe_serialization=True)
+        model.to("cpu")  # the GPUs are the training processes' while they run
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
         tokenizer.save_pretrained(work / "base")
         job = {
             "train": [_text_of(example) for example in train],
@@ -72,7 +76,7 @@ def finetune(
         missing = set(model.state_dict()) - set(trained) - _tied_names(model)
         if missing:
             raise RuntimeError(f"the sharded run saved no weights for {sorted(missing)[:5]}")
-        model.eval()
+        model.to(device).eval()
         result = json.loads((work / "result.json").read_text(encoding="utf-8"))
     return TrainingResult(**result)
 
