@@ -730,9 +730,7 @@ def validate(config: RunConfig) -> RunConfig:
     _require(0 <= training.lora_dropout < 1, "training.lora_dropout", f"must be in [0, 1), got {training.lora_dropout}")
     distributed = training.distributed
     _choice(distributed.strategy, SHARDING_STRATEGIES, "training.distributed.strategy")
-    _require(
-        distributed.processes >= 1, "training.distributed.processes", f"must be >= 1, got {distributed.processes}"
-    )
+    _require(distributed.processes >= 1, "training.distributed.processes", f"must be >= 1, got {distributed.processes}")
     if distributed.strategy == "none":
         _require(
             distributed.processes == 1,
