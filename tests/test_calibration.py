@@ -161,3 +161,21 @@ def test_the_formatter_always_gives_an_interval_or_a_reason():
     with pytest.raises(ValueError, match="outside its interval"):
         Estimate(0.9, 0.1, 0.2)
     assert Estimate(0.1, 0.02, 0.2).excludes_zero and not Estimate(0.1, -0.02, 0.2).excludes_zero
+
+
+def test_the_plateau_is_found_inside_the_grid_from_the_seen_average():
+    rng = np.random.default_rng(5)
+    items, grid, scale = 400, (0, 10, 30, 100, 300), 30.0
+    results, predictions = [], []
+    for n in grid:
+        rate = 0.2 + 0.6 * (1 - np.exp(-n / scale))
+        results += run_rows(f"r{n}", "augmentation", n)
+        predictions.append(predictions_for(f"r{n}", draws(rng, items, {c: rate if c in SEEN else 0.2 for c in LANGS})))
+    checks = calibration.transfer_checks(pd.DataFrame(results), pd.concat(predictions)).set_index("check")
+    plateau = checks.loc["seen_plateau_inside_grid"]
+    assert plateau["verdict"] == "holds" and "between n = 10 and 300" in plateau["target"]
+    assert 0.5 * scale * np.log(20) < plateau["estimate"] < 2 * scale * np.log(20)  # 95% of the gain: 90
+    three = [r for r in results if r["n_per_language"] in (0, 30, 300)]
+    assert "seen_plateau_inside_grid" not in set(
+        calibration.transfer_checks(pd.DataFrame(three), pd.concat(predictions))["check"]
+    )

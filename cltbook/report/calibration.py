@@ -17,8 +17,10 @@ never from a model:
   :data:`IN_LANGUAGE_TARGET` of the non-English answers are in the prompt's language;
 - ``seen_at_largest_n``: the seen average at the grid's largest n reaches :data:`SEEN_TARGET`
   (math);
-- ``unseen_rises_with_n``: the unseen average at the largest n minus at n = 0; the interval must
-  exclude 0;
+- ``seen_plateau_inside_grid``: the n where the seed-averaged seen curve reaches 95% of its fitted
+  gain lies inside the grid (a point estimate; :func:`cltbook.report.metrics.samples_to_plateau`);
+- ``seen_rises_with_n`` / ``unseen_rises_with_n``: the seen (unseen) average at the largest n
+  minus at n = 0; the interval must exclude 0;
 - ``confusion_when_over_trained``: after over-training on English (more steps or a higher
   learning rate than the study's main budget), fewer than :data:`CONFUSION_BELOW` of the
   non-English answers are in the prompt's language.
@@ -38,7 +40,7 @@ import pandas as pd
 
 from cltbook.report.analysis import DEFAULT_SEEN, fine_tuned_runs, item_table, over_trained_runs
 from cltbook.report.estimate import Estimate
-from cltbook.report.metrics import bootstrap_ci
+from cltbook.report.metrics import bootstrap_ci, samples_to_plateau
 from cltbook.tasks import TASKS
 
 # Targets of the elicitation regime (module docstring), from what the world's design is meant to
@@ -215,8 +217,36 @@ def transfer_checks(results: pd.DataFrame, predictions: pd.DataFrame) -> pd.Data
     return pd.DataFrame(rows)
 
 
+def _plateau_check(results, predictions, group: pd.DataFrame, task: str, size: str) -> dict | None:
+    """Where the seen average stops rising: n at 95% of the fitted gain of y = a − b·exp(−n/c)
+    (:func:`cltbook.report.metrics.samples_to_plateau`), from the seed-averaged seen average at
+    each n; identified only when the bend lies inside the grid. A point estimate: the fit is
+    refused on many resamples of a short curve, so no interval is given."""
+    points = sorted(group["n_per_language"].unique())
+    if len(points) < 4:
+        return None
+    metric = headline(task)
+    seen_means = []
+    for n in points:
+        runs = group[group["n_per_language"] == n]["run_id"]
+        seen = _roles(results, runs)["seen"]
+        seen_means.append(float(item_table(predictions, runs, task, metric)[seen].to_numpy().mean()))
+    fit = samples_to_plateau(points, seen_means)
+    return _check(
+        "seen_plateau_inside_grid",
+        task,
+        size,
+        Estimate(fit.n_plateau, reason="a point estimate from the fitted curve"),
+        fit.identified,
+        f"identified between n = {points[1]:g} and {points[-1]:g}" + ("" if fit.identified else f" ({fit.refusal})"),
+        metric=metric,
+        runs=len(group),
+    )
+
+
 def _checks_against_n(results: pd.DataFrame, predictions: pd.DataFrame) -> list[dict]:
-    """The seen average at the largest n, and the unseen average's rise from n = 0 to it."""
+    """The seen average at the largest n and where it stops rising, and the seen and unseen
+    averages' rise from n = 0 to the largest n."""
     rows = []
     single = _runs(fine_tuned_runs(results), setting="single", seen_languages=",".join(DEFAULT_SEEN))
     for (task, size), group in single.groupby(["task", "model_size"]):
@@ -226,6 +256,9 @@ def _checks_against_n(results: pd.DataFrame, predictions: pd.DataFrame) -> list[
         metric = headline(task)
         top, zero = group[group["n_per_language"] == largest], group[group["n_per_language"] == 0]
         roles = _roles(results, top["run_id"])
+        plateau = _plateau_check(results, predictions, group, task, size)
+        if plateau is not None:
+            rows.append(plateau)
         table = item_table(predictions, top["run_id"], task, metric)
         if task in SEEN_TARGET:
             seen = _interval(table[roles["seen"]], _mean_of(roles["seen"]))
@@ -242,19 +275,20 @@ def _checks_against_n(results: pd.DataFrame, predictions: pd.DataFrame) -> list[
                 )
             )
         paired = pd.concat({"a": table, "b": item_table(predictions, zero["run_id"], task, metric)}, axis=1).dropna()
-        rise = _interval(paired, _difference(roles["unseen"]))
-        rows.append(
-            _check(
-                "unseen_rises_with_n",
-                task,
-                size,
-                rise,
-                rise.low > 0,
-                f"difference above 0 (n = {largest} minus n = 0)",
-                metric=metric,
-                runs=len(top),
+        for role in ("seen", "unseen"):
+            rise = _interval(paired, _difference(roles[role]))
+            rows.append(
+                _check(
+                    f"{role}_rises_with_n",
+                    task,
+                    size,
+                    rise,
+                    rise.low > 0,
+                    f"difference above 0 (n = {largest} minus n = 0)",
+                    metric=metric,
+                    runs=len(top),
+                )
             )
-        )
     return rows
 
 
