@@ -23,7 +23,7 @@ INGREDIENTS = {
     },
     "native-markers": {"world.markers": "native"},
     "no-anchors": {"world.parallel_share": 0},
-    "small-model": {"base_model.size": "small"},
+    "tiny-model": {"base_model.size": "tiny"},
 }
 
 
@@ -47,16 +47,12 @@ def test_the_study_holds_every_ingredient_with_both_mixtures_and_three_replicate
         assert grid == {(n, s, s) for n in (0, 100) for s in (0, 1, 2)}, setting
     default = configs[runs.loc[runs["setting"] == "default", "run_id"].iloc[0]]
     assert default.world == WorldConfig()
-    assert (default.tasks, default.base_model.size, default.base_model.pretrain_steps) == (
-        ("math_reasoning",),
-        "tiny",
-        700,
-    )
-    assert (default.mixture.anchor_examples, default.training.max_steps, default.training.learning_rate) == (
-        500,
-        150,
-        3e-4,
-    )
+    # the default study's main setting: its base model and fine-tuning recipe
+    main = load_study(STUDY.with_name("default.yaml")).expand()[0]
+    assert default.tasks == ("math_reasoning",)
+    assert (default.base_model, default.mixture.anchor_examples) == (main.base_model, main.mixture.anchor_examples)
+    recipe = ("method", "learning_rate", "max_steps", "lora_rank")
+    assert [getattr(default.training, f) for f in recipe] == [getattr(main.training, f) for f in recipe]
     assert (default.evaluation.items_per_language, default.evaluation.max_new_tokens) == (64, 96)
 
 
