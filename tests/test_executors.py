@@ -110,7 +110,8 @@ class Recorder:
 
 def scheduled(monkeypatch, tmp_path, workers, threads, build_seconds, fail=()):
     """Run the local executor's scheduling over three tiny and three small runs of the default
-    study, with stand-ins for the build and the run that log when they start and end."""
+    study (the small model the larger to build), with stand-ins for the build and the run that
+    log when they start and end."""
     events, lock = [], threading.Lock()
 
     def log(*event):
@@ -134,9 +135,10 @@ def scheduled(monkeypatch, tmp_path, workers, threads, build_seconds, fail=()):
     monkeypatch.setattr("cltbook.sweep.executors.build_base_model", fake_build)
     monkeypatch.setattr("cltbook.sweep.executors.execute_run", fake_run)
     configs = load_study(ROOT / "studies" / "default.yaml").expand()
+    # the tiny model's largest runs and the small model's smallest: builds must still go by model
     picked = {
-        size: sorted((c for c in configs if c.base_model.size == size), key=lambda c: -len(c.tasks))[:3]
-        for size in ("tiny", "small")
+        "tiny": sorted((c for c in configs if c.base_model.size == "tiny"), key=lambda c: -len(c.tasks))[:3],
+        "small": sorted((c for c in configs if c.base_model.size == "small"), key=lambda c: len(c.tasks))[:3],
     }
     assert len(picked["tiny"][0].tasks) > len(picked["small"][1].tasks)  # builds go by model, not by run
     builds = [Build(size, runs[0], frozenset(c.run_id for c in runs)) for size, runs in picked.items()]
