@@ -171,3 +171,25 @@ def ray_cluster(num_cpus: int = 2):
             else:
                 os.environ[name] = value
         shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def random_llama(tokenizer, layers: int = 1, tie_word_embeddings: bool = False):
+    """A small random Llama for ``tokenizer``, the same weights every call (seed 0)."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    return LlamaForCausalLM(
+        LlamaConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=layers,
+            num_attention_heads=2,
+            num_key_value_heads=2,
+            pad_token_id=tokenizer.pad_token_id,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            tie_word_embeddings=tie_word_embeddings,
+        )
+    )

@@ -5,7 +5,7 @@ import dataclasses
 
 import pytest
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM
+from conftest import random_llama
 
 from cltbook.config import ConfigError, DistributedConfig, TrainingConfig, run_config
 from cltbook.example import Example
@@ -23,23 +23,9 @@ def example(i: int) -> Example:
     )
 
 
-def tiny_llama(tok) -> LlamaForCausalLM:
+def tiny_llama(tok):
     """A random two-layer Llama: two decoder layers to shard, an untied output layer."""
-    torch.manual_seed(0)
-    return LlamaForCausalLM(
-        LlamaConfig(
-            vocab_size=len(tok),
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            num_key_value_heads=2,
-            pad_token_id=tok.pad_token_id,
-            bos_token_id=tok.bos_token_id,
-            eos_token_id=tok.eos_token_id,
-            tie_word_embeddings=False,
-        )
-    )
+    return random_llama(tok, layers=2)
 
 
 @pytest.mark.slow

@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM
+from conftest import random_llama
 
 from cltbook.config import TrainingConfig
 from cltbook.data.mixture import Example
@@ -50,20 +50,7 @@ def test_collate_pads_on_the_right_and_masks_padding():
 
 
 def small_model(tok):
-    torch.manual_seed(0)
-    return LlamaForCausalLM(
-        LlamaConfig(
-            vocab_size=len(tok),
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=1,
-            num_attention_heads=2,
-            num_key_value_heads=2,
-            pad_token_id=tok.pad_token_id,
-            bos_token_id=tok.bos_token_id,
-            eos_token_id=tok.eos_token_id,
-        )
-    )
+    return random_llama(tok)
 
 
 def full_logits_loss(model, batch):
