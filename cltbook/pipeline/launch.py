@@ -73,7 +73,7 @@ def finetune(
         _launch(work, config.distributed.processes, progress)
         trained = load_file(work / "trained.safetensors")
         model.load_state_dict(trained, strict=False)  # tied weights are saved once
-        missing = set(model.state_dict()) - set(trained) - _tied_names(model)
+        missing = set(_untied(model.state_dict())) - set(trained)
         if missing:
             raise RuntimeError(f"the sharded run saved no weights for {sorted(missing)[:5]}")
         model.to(device).eval()
@@ -120,16 +120,14 @@ def _launch(work: Path, processes: int, progress) -> None:
         raise RuntimeError(f"the sharded training ({processes} processes) failed, exit {process.returncode}:\n{tail}")
 
 
-def _tied_names(model) -> set[str]:
-    """Parameter names that share storage with an earlier one (an untied copy is not saved)."""
-    seen: dict[int, str] = {}
-    tied = set()
-    for name, tensor in model.state_dict().items():
-        key = tensor.data_ptr()
-        if key in seen:
-            tied.add(name)
-        seen.setdefault(key, name)
-    return tied
+def _untied(state: dict) -> dict:
+    """A state dict with each storage once, under its first name (tied weights are saved once)."""
+    unique, seen = {}, set()
+    for name, tensor in state.items():
+        if tensor.data_ptr() not in seen:
+            seen.add(tensor.data_ptr())
+            unique[name] = tensor
+    return unique
 
 
 def shard(model) -> None:
@@ -186,13 +184,7 @@ def _worker(work: Path) -> None:
         # every process takes part in gathering the full weights; the first writes them
         full = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
         if rank == 0:
-            unique = {}
-            seen = set()
-            for name, tensor in full.items():
-                if tensor.data_ptr() in seen:
-                    continue  # tied to an earlier name
-                seen.add(tensor.data_ptr())
-                unique[name] = tensor.detach().to(torch.float32).contiguous()
+            unique = {name: tensor.detach().to(torch.float32).contiguous() for name, tensor in _untied(full).items()}
             save_file(unique, str(work / "trained.safetensors"))
             payload = dataclasses.asdict(result)
             (work / "result.json").write_text(json.dumps(payload), encoding="utf-8")
