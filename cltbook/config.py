@@ -44,7 +44,7 @@ CHECKPOINT_SELECTION = ("best_validation", "last")
 PROMPT_FORMATS = ("plain", "chat")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 TRAINING_METHODS = ("full", "lora")
-BACKENDS = ("torch", "unsloth")
+BACKENDS = ("torch", "trainer", "unsloth")
 SHARDING_STRATEGIES = ("none", "fsdp")
 DATA_SOURCES = ("world", "real")
 BAD_RECORD_POLICIES = ("error", "skip_and_report")
@@ -188,11 +188,14 @@ class DistributedConfig:
     """How one run's fine-tuning is spread over processes: ``none`` (this process) or ``fsdp``
     (full sharding of parameters, gradients and optimizer state over ``processes`` processes, one
     per GPU, or CPU processes talking over gloo). The global batch stays ``training.batch_size``,
-    each process taking an equal share, so this changes how a run executes, not what it computes
-    (to float rounding): it is not part of the run's id."""
+    each process taking an equal share (in ``accumulation`` micro-batches), so this changes how a
+    run executes, not what it computes (to float rounding): it is not part of the run's id."""
 
     strategy: str = "none"
     processes: int = 1
+    # Micro-batches per process per optimizer step: the global batch training.batch_size is
+    # processes x accumulation x the batch one process computes at a time.
+    accumulation: int = 1
 
 
 @dataclass(frozen=True)
@@ -219,8 +222,14 @@ class TrainingConfig:
     lora_alpha: int = 32
     lora_dropout: float = 0.0
     gradient_checkpointing: bool = False
-    # torch: the plain loop here; unsloth: its fused kernels (needs CUDA and the [gpu] extra).
+    # torch: the plain loop of cltbook.pipeline.train; trainer: transformers' Trainer with
+    # accelerate (cltbook.pipeline.hf_trainer), for real models; unsloth: its fused kernels (needs
+    # CUDA and the [gpu] extra).
     backend: str = "torch"
+    # trainer backend: padding-free packing, each batch one row of concatenated examples with
+    # attention kept inside each example. The same loss as padded batches (to float rounding),
+    # so, like `distributed`, it is not part of the run's id.
+    packing: bool = False
     distributed: DistributedConfig = field(default_factory=DistributedConfig)
 
 
@@ -731,6 +740,24 @@ def validate(config: RunConfig) -> RunConfig:
     distributed = training.distributed
     _choice(distributed.strategy, SHARDING_STRATEGIES, "training.distributed.strategy")
     _require(distributed.processes >= 1, "training.distributed.processes", f"must be >= 1, got {distributed.processes}")
+    _require(
+        distributed.accumulation >= 1,
+        "training.distributed.accumulation",
+        f"must be >= 1, got {distributed.accumulation}",
+    )
+    parts = f"{distributed.processes} processes"
+    if distributed.accumulation > 1:
+        parts += f" x {distributed.accumulation} micro-batches"
+    _require(
+        training.batch_size % (distributed.processes * distributed.accumulation) == 0,
+        "training.distributed.accumulation" if distributed.accumulation > 1 else "training.distributed.processes",
+        f"the batch of {training.batch_size} must split evenly over {parts}",
+    )
+    _require(
+        not training.packing or training.backend == "trainer",
+        "training.packing",
+        f"padding-free packing is done by the trainer backend, not {training.backend!r}",
+    )
     if distributed.strategy == "none":
         _require(
             distributed.processes == 1,
@@ -739,15 +766,10 @@ def validate(config: RunConfig) -> RunConfig:
         )
     else:
         _require(
-            training.method == "full" and training.backend == "torch",
+            training.method == "full" and training.backend in ("torch", "trainer"),
             "training.distributed.strategy",
-            f"fsdp shards full fine-tuning with the torch backend, not method {training.method!r} "
+            f"fsdp shards full fine-tuning with the torch or trainer backend, not method {training.method!r} "
             f"with backend {training.backend!r}",
-        )
-        _require(
-            training.batch_size % distributed.processes == 0,
-            "training.distributed.processes",
-            f"the batch of {training.batch_size} must split evenly over {distributed.processes} processes",
         )
 
     evaluation = config.evaluation
@@ -780,6 +802,7 @@ LIMITS = {
     "training.max_steps": 10_000_000,
     "training.batch_size": 65_536,
     "training.distributed.processes": 65_536,
+    "training.distributed.accumulation": 65_536,
     "training.warmup_steps": 10_000_000,
     "training.eval_every": 10_000_000,
     "training.validation_per_language": 1_000_000,
@@ -843,7 +866,8 @@ def semantic_dict(config: RunConfig) -> dict[str, Any]:
     data = config.to_dict()
     for key in _NOT_SEMANTIC:
         data.pop(key)
-    data["training"].pop("distributed")
+    data["training"].pop("distributed")  # how the batch is spread, not what it holds
+    data["training"].pop("packing")  # how the batch is laid out, not what it holds
     return data
 
 

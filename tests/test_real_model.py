@@ -74,9 +74,11 @@ def save_random_model(model_class, config_class, tokenizer, folder, seed=0, **sh
 
 
 @pytest.mark.parametrize(
-    "distributed", [{}, {"strategy": "fsdp", "processes": 2}], ids=["one-process", "fsdp-two-processes"]
+    "settings",
+    [{}, {"distributed": {"strategy": "fsdp", "processes": 2}}, {"backend": "trainer"}],
+    ids=["one-process", "fsdp-two-processes", "trainer-backend"],
 )
-def test_a_tiny_hf_model_learns_real_mgsm_items_through_the_notebook(mgsm_subset, tiny_llama, tmp_path, distributed):
+def test_a_tiny_hf_model_learns_real_mgsm_items_through_the_notebook(mgsm_subset, tiny_llama, tmp_path, settings):
     """Answer-only loss, generation and extraction on real MGSM items: the model memorises 8
     English and 8 Spanish items and must answer the English ones.
 
@@ -91,7 +93,8 @@ def test_a_tiny_hf_model_learns_real_mgsm_items_through_the_notebook(mgsm_subset
       the mean training loss over a pass is below 0.02 (capped at 400 steps): every seed stopped at
       74-80 steps with 8 of 8 right.
     Load on the cores changes neither (the determinism test in test_reliability runs under load).
-    The same run sharded over two CPU processes (FSDP, gloo) must learn them as well.
+    The same run sharded over two CPU processes (FSDP, gloo), and the same run through
+    transformers' Trainer (``backend: trainer``), must learn them as well.
     """
     source = {"loader": "mgsm", "path": str(mgsm_subset)}
     config = run_config(
@@ -116,7 +119,7 @@ def test_a_tiny_hf_model_learns_real_mgsm_items_through_the_notebook(mgsm_subset
                 "validation_per_language": 4,
                 "select_checkpoint": "last",
                 "stop_at_train_loss": 0.02,
-                "distributed": distributed,
+                **settings,
             },
             "evaluation": {"items_per_language": ITEMS, "max_new_tokens": 16},
         }
@@ -127,7 +130,8 @@ def test_a_tiny_hf_model_learns_real_mgsm_items_through_the_notebook(mgsm_subset
     assert record["base_model"]["source"] == str(tiny_llama)
     assert record["data"]["sources"]["evaluation.math_reasoning"]["missing_languages"] == []
     assert record["training"]["steps"] < 400, "the training loss never reached its target"
-    assert record["training"]["world_size"] == distributed.get("processes", 1)
+    assert record["training"]["world_size"] == settings.get("distributed", {}).get("processes", 1)
+    assert record["training"]["backend"] == settings.get("backend", "torch")
 
     manifest = pd.read_parquet(run_dir / MANIFEST)
     learned = set(manifest[(manifest["split"] == "train") & (manifest["language"] == "en")]["item_id"])

@@ -75,7 +75,7 @@ def test_a_failing_sharded_process_is_reported_with_its_output():
         ({"processes": 2}, {}, "need a sharding strategy"),
         ({"strategy": "fsdp", "processes": 0}, {}, "must be >= 1"),
         ({"strategy": "fsdp", "processes": 2}, {"method": "lora"}, "shards full fine-tuning"),
-        ({"strategy": "fsdp", "processes": 3}, {"batch_size": 16}, "must split evenly over 3"),
+        ({"strategy": "fsdp", "processes": 3}, {"batch_size": 16}, "must split evenly over 3 processes"),
         ({"strategy": "zero"}, {}, "strategy"),
     ],
 )

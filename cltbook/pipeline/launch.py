@@ -1,7 +1,8 @@
 """Where a run's fine-tuning executes: in this process, or sharded over several.
 
-``training.distributed.strategy: none`` trains in the notebook's own process
-(:func:`cltbook.pipeline.train.finetune`). ``fsdp`` shards one run's full fine-tuning over
+``training.distributed.strategy: none`` trains in the notebook's own process, with the loop
+``training.backend`` names (:func:`cltbook.pipeline.train.finetune`, or transformers' Trainer in
+:func:`cltbook.pipeline.hf_trainer.finetune`). ``fsdp`` shards one run's full fine-tuning over
 ``training.distributed.processes`` processes with torch's FSDP (``fully_shard``: each decoder layer,
 then the whole model, so parameters, gradients and optimizer state are split ``processes`` ways):
 one process per GPU with NCCL, or CPU processes with gloo (how the tests run it). The notebook stays
@@ -11,6 +12,9 @@ runs on one process as for any run. Every process runs the same loop as a single
 equal slice of each global batch (``training.batch_size``); the loss is scaled so that the averaged
 gradient is the whole batch's, and a sharded run computes what one process would, to float
 rounding (``tests/test_sharded.py`` checks the loss curve and the checkpoint).
+
+With ``backend: trainer`` each process runs the Trainer instead, which shards the model itself
+(accelerate's FSDP2, GPUs only); the batches, schedule and result are the same.
 
 On GPUs, parameters are kept in float32 and computed in bfloat16 (FSDP's mixed precision); how many
 GPUs the run holds on a cluster is the executor's business (``cltbook run --gpus-per-run N``).
@@ -34,6 +38,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from cltbook.config import TrainingConfig, from_dict
 from cltbook.example import Example
+from cltbook.pipeline import hf_trainer
 from cltbook.pipeline.train import TrainingResult
 from cltbook.pipeline.train import finetune as finetune_here
 
@@ -53,7 +58,8 @@ def finetune(
     """Fine-tune ``model`` in place, here or sharded as ``config.distributed`` says; the same
     arguments and result as :func:`cltbook.pipeline.train.finetune`."""
     if config.distributed.strategy == "none":
-        return finetune_here(model, tokenizer, train, validation, config, seed, prompt_format, progress)
+        return _backend(config)(model, tokenizer, train, validation, config, seed, prompt_format, progress)
+    hf_trainer.refuse_cpu_sharding(config)  # before any work
     device = next(model.parameters()).device
     with tempfile.TemporaryDirectory(prefix="cltbook-sharded-") as scratch:
         work = Path(scratch)
@@ -79,6 +85,12 @@ def finetune(
         model.to(device).eval()
         result = json.loads((work / "result.json").read_text(encoding="utf-8"))
     return TrainingResult(**result)
+
+
+def _backend(config: TrainingConfig):
+    """The training loop of ``training.backend``: transformers' Trainer, or the plain loop (which
+    also trains unsloth's models)."""
+    return hf_trainer.finetune if config.backend == "trainer" else finetune_here
 
 
 def _text_of(example: Example) -> dict:
@@ -161,13 +173,14 @@ def _worker(work: Path) -> None:
         model = AutoModelForCausalLM.from_pretrained(work / "base", dtype=torch.float32)
         if cuda:
             model.to(torch.device("cuda", torch.cuda.current_device()))
-        shard(model)
+        if config.backend != "trainer":  # the Trainer shards the model itself (accelerate's FSDP2)
+            shard(model)
 
         def report(step: int, total: int, loss: float) -> None:
             if rank == 0:
                 print(f"{_PROGRESS} {step} {total} {loss:.6f}", flush=True)
 
-        result = finetune_here(
+        result = _backend(config)(
             model,
             tokenizer,
             [Example(**example) for example in job["train"]],

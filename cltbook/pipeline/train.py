@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import torch
 import torch.distributed as dist
@@ -95,22 +95,57 @@ class TrainingResult:
     train_losses: list[float] = field(default_factory=list)
     validation: list[dict] = field(default_factory=list)
     seconds: float = 0.0
+    backend: str = "torch"
     sharding: str = "none"
     world_size: int = 1
     batch_per_process: int = 0  # the global batch is batch_per_process x world_size
+    accumulation: int = 1  # micro-batches per process per step: batch_per_process / accumulation each
+    packing: bool = False
+    padding_tokens: int = 0  # padding positions computed in the training batches
 
 
-def _global_step_loss(loss: torch.Tensor, n_completion: int, n_tokens: int, world_size: int):
-    """Backward of one process's share, scaled so that the gradient, averaged over processes by
-    the sharding, is that of the mean over every completion token of the global batch; returns
-    that global mean loss and the global counts."""
-    counts = torch.tensor([n_completion, n_tokens], dtype=torch.float64, device=loss.device)
-    dist.all_reduce(counts)
+def batch_order(n_examples: int, batch_size: int, seed: int) -> Iterator[list[int]]:
+    """The examples of each global batch, step after step: a fresh seeded shuffle each pass over
+    the data. Every backend and every sharding draws its batches from here."""
+    generator = torch.Generator().manual_seed(seed)
+    order: list[int] = []
+    while True:
+        if len(order) < batch_size:
+            order.extend(torch.randperm(n_examples, generator=generator).tolist())
+        picked, order = order[:batch_size], order[batch_size:]
+        yield picked
+
+
+def completion_count(batch: dict[str, torch.Tensor]) -> int:
+    """Completion tokens a batch is scored on (the labels that some position predicts)."""
+    return int((batch["labels"][:, 1:] != IGNORE_INDEX).sum())
+
+
+def _step(model, micro_batches: list[dict[str, torch.Tensor]], world_size: int) -> tuple[float, int, int, int]:
+    """Forward and backward of this process's micro-batches of one global batch, each loss scaled
+    so that the gradient (summed over micro-batches, averaged over processes by the sharding) is
+    that of the mean over every completion token of the global batch; returns that mean loss and
+    the global batch's counts of completion tokens, tokens and padding positions."""
+    counts = torch.tensor(
+        [
+            sum(completion_count(b) for b in micro_batches),
+            sum(int(b["attention_mask"].sum()) for b in micro_batches),
+            sum(int((b["attention_mask"] == 0).sum()) for b in micro_batches),
+        ],
+        dtype=torch.float64,
+    )
+    if world_size > 1:
+        counts = counts.to(model.device)
+        dist.all_reduce(counts)
     total_completion = float(counts[0])
-    (loss * (n_completion * world_size / total_completion)).backward()
-    summed = (loss.detach().double() * n_completion).reshape(1)
-    dist.all_reduce(summed)
-    return summed[0] / total_completion, int(counts[0]), int(counts[1])
+    summed = torch.zeros(1, dtype=torch.float64, device=model.device)
+    for batch in micro_batches:
+        loss, n_completion = completion_loss(model, batch)
+        (loss * (n_completion * world_size / total_completion)).backward()
+        summed += loss.detach().double() * n_completion
+    if world_size > 1:
+        dist.all_reduce(summed)
+    return float(summed[0] / total_completion), int(counts[0]), int(counts[1]), int(counts[2])
 
 
 def add_lora(model, config: TrainingConfig):
@@ -144,7 +179,6 @@ def finetune(
     (torch.distributed initialised, ``model`` sharded by :mod:`cltbook.pipeline.launch`)."""
     started = time.perf_counter()
     torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
     encoded_train = [encode_example(tokenizer, ex, prompt_format) for ex in train]
     encoded_validation = [encode_example(tokenizer, ex, prompt_format) for ex in validation]
     pad_id = tokenizer.pad_token_id
@@ -159,6 +193,8 @@ def finetune(
     trainable = {name: p for name, p in model.named_parameters() if p.requires_grad}
     optimizer = torch.optim.AdamW(trainable.values(), lr=config.learning_rate, weight_decay=0.0)
     share = config.batch_size // world_size
+    accumulation = config.distributed.accumulation
+    micro = share // accumulation
     result = TrainingResult(
         steps=0,
         tokens=0,
@@ -167,32 +203,29 @@ def finetune(
         sharding=config.distributed.strategy,
         world_size=world_size,
         batch_per_process=share,
+        accumulation=accumulation,
     )
     best_loss, best_weights = float("inf"), None
-    order: list[int] = []
+    batches = batch_order(len(encoded_train), config.batch_size, seed)
     steps_per_pass = math.ceil(len(encoded_train) / config.batch_size)
     model.train()
     for step in range(1, config.max_steps + 1):
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step - 1, config.max_steps, config.warmup_steps or 1, config.learning_rate)
-        if len(order) < config.batch_size:  # a fresh seeded shuffle each pass over the data
-            order.extend(torch.randperm(len(encoded_train), generator=generator).tolist())
-        picked, order = order[: config.batch_size], order[config.batch_size :]
-        batch = collate([encoded_train[i] for i in picked[rank * share : (rank + 1) * share]], pad_id)
-        loss, n_completion = completion_loss(model, batch)
-        n_tokens = int(batch["attention_mask"].sum())
+        mine = next(batches)[rank * share : (rank + 1) * share]
+        micro_batches = [
+            collate([encoded_train[i] for i in mine[start : start + micro]], pad_id) for start in range(0, share, micro)
+        ]
         optimizer.zero_grad(set_to_none=True)
-        if world_size > 1:  # the gradient of the global batch's token mean, once averaged
-            loss, n_completion, n_tokens = _global_step_loss(loss, n_completion, n_tokens, world_size)
-        else:
-            loss.backward()
+        loss, n_completion, n_tokens, n_padding = _step(model, micro_batches, world_size)
+        result.padding_tokens += n_padding
         torch.nn.utils.clip_grad_norm_(trainable.values(), 1.0)
         optimizer.step()
 
         result.steps = step
         result.tokens += n_tokens
         result.completion_tokens += n_completion
-        result.train_losses.append(loss.item())
+        result.train_losses.append(loss)
         last_pass = result.train_losses[-steps_per_pass:]
         target_met = (
             config.stop_at_train_loss is not None
@@ -207,7 +240,7 @@ def finetune(
                 if config.select_checkpoint == "best_validation":  # only what training changes
                     best_weights = {name: p.detach().to("cpu", copy=True) for name, p in trainable.items()}
         if progress is not None:
-            progress(step, config.max_steps, loss.item())
+            progress(step, config.max_steps, loss)
         if target_met:
             break
     if config.select_checkpoint == "best_validation":
