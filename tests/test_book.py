@@ -117,6 +117,26 @@ def test_the_guidelines_chapter_leads_with_a_forest_plot_of_its_estimates(built_
 
 
 @slow
+def test_the_axes_chapter_leads_with_a_forest_plot_of_its_contrasts(built_book):
+    project, _ = built_book
+    html = (project / "_build" / "html" / "book" / "axes.html").read_text(encoding="utf-8")
+    page = BeautifulSoup(html, "html.parser")
+    sections = [section.get("id") for section in page.find_all("section")]
+    assert sections.index("at-a-glance") < sections.index("model-scale")
+    assert page.find("section", id="at-a-glance").find("img") is not None  # the smoke study has multi-task runs
+
+
+@slow
+def test_the_audit_scorecard_shows_the_claims_as_a_figure_before_the_table(built_book):
+    project, _ = built_book
+    html = (project / "_build" / "html" / "book" / "published_audit.html").read_text(encoding="utf-8")
+    section = BeautifulSoup(html, "html.parser").find("section", id="scorecard")
+    figure, table = section.find("img"), section.find("table")
+    assert figure is not None and table is not None
+    assert table in figure.find_all_next("table")
+
+
+@slow
 def test_the_anatomy_chapter_opens_a_real_executed_run(built_book):
     project, _ = built_book
     config, folder = anatomy_run("smoke", project)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from cltbook.config import RunConfig, StudyConfig, semantic_dict
+from cltbook.report import style
 from cltbook.report.analysis import language_order
 from cltbook.report.estimate import Estimate, fmt
 from cltbook.report.metrics import bootstrap_ci
@@ -248,7 +249,8 @@ def plot(estimates: pd.DataFrame, metric: str = HEADLINE, groups=("seen", "unsee
                 label=f"n = {n}",
             )
         ax.set_xticks(range(len(settings)), settings, rotation=30, ha="right")
-        ax.set_title(f"{group} languages")
+        languages = rows.loc[rows["group"] == group, "languages"].iloc[0].split(",")
+        ax.set_title(style.group_label(group, languages))
     axes[0][0].set_ylabel(f"{metric} (0–1)")
     axes[0][0].set_ylim(bottom=0)
     axes[0][-1].legend(title="examples per seen language", fontsize="small")

@@ -12,12 +12,18 @@ from cltbook.report.metrics import bootstrap_ci
 
 PAPER_LANGUAGE_ORDER = (PAPER_ANCHOR, *PAPER_SEEN, *PAPER_UNSEEN)
 ROLE_ORDER = ("anchor", "seen", "unseen")
-PALETTE = "colorblind"  # one colour-blind-safe palette for every figure
 DEFAULT_SEEN = ("es", "fr", "ja", "zh")
-
-
-def set_style() -> None:
-    sns.set_theme(style="whitegrid", palette=PALETTE, context="notebook")
+LATIN = ("es", "fr", "pt")
+NON_LATIN = ("ja", "zh", "ko", "ar")
+# The groups of languages the chapters average over: the roles of the paper's mix, then the
+# paper's script groups (cltbook.report.style labels and colours each).
+LANGUAGE_GROUPS = {
+    "anchor": (PAPER_ANCHOR,),
+    "seen": DEFAULT_SEEN,
+    "unseen": PAPER_UNSEEN,
+    "latin": LATIN,
+    "non_latin": NON_LATIN,
+}
 
 
 def language_order(languages) -> list[str]:
@@ -113,9 +119,6 @@ def plot_language_curves(results: pd.DataFrame, task: str, metric: str, ax=None,
 # --------------------------------------------------------------------------------------------
 # Averages over language groups with 95% intervals over items
 # --------------------------------------------------------------------------------------------
-
-LATIN = ("es", "fr", "pt")
-NON_LATIN = ("ja", "zh", "ko", "ar")
 
 
 def item_table(predictions: pd.DataFrame, run_ids, task: str, metric: str) -> pd.DataFrame:

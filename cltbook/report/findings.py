@@ -1,5 +1,5 @@
-"""Findings at a glance: the paper's published curves beside this study's, on the same axes, and
-every guideline estimate in one forest plot.
+"""Findings at a glance: the paper's published curves beside this study's, on the same axes;
+every guideline estimate in one forest plot, and every claim's estimate in another.
 
 For each task, English, the seen-language average and the unseen-language average against the
 number of examples per seen language: on the left the paper's tables (one model, single-task, the
@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import pandas as pd
-import seaborn as sns
 
-from cltbook.report import calibration, published, scorecard
-from cltbook.report.analysis import PALETTE, ROLE_ORDER, single_task_runs
+from cltbook.report import calibration, published, scorecard, style
+from cltbook.report.analysis import ROLE_ORDER, single_task_runs
 from cltbook.report.metrics import bootstrap_ci
 from cltbook.tasks import TASKS
 
 PAPER_MODEL = "aya23-7b"  # the paper's model with the most tables (and its repeated English runs)
-ROLE_LABELS = {"anchor": "English", "seen": "seen (es fr ja zh)", "unseen": "unseen (ar ko pt)"}
 
 
 def paper_curves(model: str = PAPER_MODEL) -> pd.DataFrame:
@@ -72,11 +70,11 @@ def world_curves(results: pd.DataFrame, predictions: pd.DataFrame, n_boot: int =
     return pd.DataFrame(rows)
 
 
-def plot(paper: pd.DataFrame, world: pd.DataFrame, palette=None):
+def plot(paper: pd.DataFrame, world: pd.DataFrame):
     """Rows: tasks; columns: the paper, this study. Same x axis (examples per seen language)."""
     tasks = [task for task in TASKS if task in set(world["task"]) or task in set(paper["task"])]
     fig, axes = plt.subplots(len(tasks), 2, figsize=(9, 2.6 * len(tasks)), squeeze=False, sharex=True)
-    colours = dict(zip(ROLE_ORDER, sns.color_palette(PALETTE))) if palette is None else palette
+    colours = style.GROUP_COLOURS
     for row, task in enumerate(tasks):
         for col, (frame, source) in enumerate(((paper, f"paper ({PAPER_MODEL})"), (world, "this study"))):
             ax = axes[row, col]
@@ -85,7 +83,13 @@ def plot(paper: pd.DataFrame, world: pd.DataFrame, palette=None):
                 line = part[part["role"] == role].sort_values("n_per_language")
                 if line.empty:
                     continue
-                ax.plot(line["n_per_language"], line["score"], marker="o", color=colours[role], label=ROLE_LABELS[role])
+                ax.plot(
+                    line["n_per_language"],
+                    line["score"],
+                    marker="o",
+                    color=colours[role],
+                    label=style.GROUP_LABELS[role],
+                )
                 if "low" in line:
                     ax.fill_between(line["n_per_language"], line["low"], line["high"], color=colours[role], alpha=0.15)
             ax.set_xscale("symlog", linthresh=10)
@@ -101,47 +105,51 @@ def plot(paper: pd.DataFrame, world: pd.DataFrame, palette=None):
     return fig
 
 
-__all__ = ["PAPER_MODEL", "VERDICT_COLOURS", "forest", "paper_curves", "plot", "world_curves"]
-
-
-# The guideline verdicts (cltbook.report.scorecard.guideline_verdict), each with one colour
-# wherever the book shows them.
-VERDICT_COLOURS = {
-    "supported": "#1b7837",
-    "contradicted": "#b2182b",
-    "not shown (interval includes 0)": "#7f7f7f",
-    "not contradicted (interval includes 0)": "#7f7f7f",
-    "no evidence": "#bdbdbd",
-}
-
-
 def forest(contrasts: pd.DataFrame):
     """Every guideline estimate with its 95% interval, one row each, coloured by its verdict; a row
-    without an interval is marked at 0 with its reason. ``contrasts``:
-    :func:`cltbook.report.scorecard.guideline_contrasts`."""
-    rows = contrasts.reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(9.5, 0.32 * len(rows) + 1.2))
-    labels = []
-    for y, row in rows.iterrows():
-        estimate = scorecard.row_estimate(row)
-        verdict = scorecard.guideline_verdict(estimate, row["needs"])
-        colour = VERDICT_COLOURS[verdict]
-        task = published.TASK_ABBREVIATION.get(row["task"], row["task"])
-        labels.append(f"{row['guideline']}. {row['advice']} ({task})")
-        if estimate.low is None:
-            ax.plot(0, y, marker="x", color=colour)
-            continue
-        ax.plot([estimate.low, estimate.high], [y, y], color=colour, linewidth=2)
-        ax.plot(estimate.value, y, marker="o", color=colour)
-    ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_yticks(range(len(rows)), labels, fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlabel("contrast on the task's headline metric (95% interval over items)")
-    handles = [
-        plt.Line2D([], [], color=c, marker="o", linestyle="-", label=v)
-        for v, c in VERDICT_COLOURS.items()
-        if v != "not contradicted (interval includes 0)"
+    without an interval is a cross at 0. ``contrasts``: :func:`cltbook.report.scorecard.guideline_contrasts`."""
+    verdicts = [
+        scorecard.guideline_verdict(scorecard.row_estimate(row), row["needs"]) for _, row in contrasts.iterrows()
     ]
-    ax.legend(handles=handles, fontsize=7, loc="lower right")
-    fig.tight_layout()
-    return fig
+    rows = pd.DataFrame(
+        {
+            "label": [
+                f"{row.guideline}. {row.advice} ({published.TASK_ABBREVIATION.get(row.task, row.task)})"
+                for row in contrasts.itertuples()
+            ],
+            "value": list(contrasts["value"]),
+            "low": list(contrasts["low"]),
+            "high": list(contrasts["high"]),
+            "colour": [scorecard.GUIDELINE_VERDICT_COLOURS[verdict] for verdict in verdicts],
+            "guideline": list(contrasts["guideline"]),
+        }
+    )
+    legend = {
+        verdict: colour
+        for verdict, colour in scorecard.GUIDELINE_VERDICT_COLOURS.items()
+        if verdict != "not contradicted (interval includes 0)"  # the same colour as "not shown"
+    }
+    return style.forest(
+        rows, legend, "contrast on the task's headline metric (95% interval over items)", separate_by="guideline"
+    )
+
+
+def claims_forest(estimates: pd.DataFrame):
+    """This study's estimate for each of the paper's claims, one row per claim and task it covers,
+    with its 95% interval and coloured by the row's verdict (agree, disagree, not identifiable); a
+    claim or task without an interval is a cross at 0, "no contrast" where none can test it.
+    ``estimates``: :func:`cltbook.report.scorecard.claim_estimates`."""
+    labels = []
+    for row in estimates.itertuples():
+        where = published.TASK_ABBREVIATION.get(row.task, row.task) if row.task else "no contrast"
+        labels.append(f"{row.claim}. {row.says} ({where})")
+    rows = estimates.assign(label=labels, colour=[scorecard.VERDICT_COLOURS[v] for v in estimates["verdict"]])
+    return style.forest(
+        rows,
+        scorecard.VERDICT_COLOURS,
+        "this study's contrast on the task's headline metric (95% interval over items)",
+        separate_by="claim",
+    )
+
+
+__all__ = ["PAPER_MODEL", "claims_forest", "forest", "paper_curves", "plot", "world_curves"]

@@ -24,7 +24,8 @@ from scipy import stats
 
 from cltbook.languages import PAPER_ANCHOR, PAPER_SEEN, PAPER_UNSEEN, get_language
 from cltbook.report import metrics
-from cltbook.report.analysis import PALETTE, ROLE_ORDER
+from cltbook.report.analysis import ROLE_ORDER
+from cltbook.report.style import ABSENT, FAILS, GROUP_COLOURS, GROUP_LABELS, HOLDS, PARTLY
 
 CITATION = (
     "L. Shimabucoro, A. Üstün, M. Fadaee, S. Ruder. A Post-trainer's Guide to Multilingual "
@@ -79,6 +80,7 @@ MOST_RUNS_SHARE = 0.5  # "in most runs": strictly more than half of the runs
 SPEARMAN_ALPHA = 0.05  # the paper's significance level for Table 2
 
 VERDICTS = ("supported", "partly", "not supported", "cannot be recomputed")
+VERDICT_COLOURS = dict(zip(VERDICTS, (HOLDS, PARTLY, FAILS, ABSENT), strict=True))
 
 
 @functools.cache
@@ -1115,17 +1117,18 @@ def plot_role_curves() -> sns.FacetGrid:
         var_name="role",
         value_name="score",
     )
-    long["role"] = long["role"].str.removesuffix("_avg")
+    long["role"] = long["role"].str.removesuffix("_avg").map(GROUP_LABELS)
     long["task"] = long["task"].str.replace("_", " ")
+    roles = [GROUP_LABELS[role] for role in ROLE_ORDER]
     grid = sns.relplot(
         data=long,
         x="n_per_language",
         y="score",
         hue="role",
         style="role",
-        hue_order=list(ROLE_ORDER),
-        style_order=list(ROLE_ORDER),
-        palette=PALETTE,
+        hue_order=roles,
+        style_order=roles,
+        palette={GROUP_LABELS[role]: GROUP_COLOURS[role] for role in ROLE_ORDER},
         row="task",
         col="model",
         row_order=[t.replace("_", " ") for t in TASK_ABBREVIATION],

@@ -44,7 +44,8 @@ from statsmodels.iolib.summary2 import Summary, summary_col
 from statsmodels.stats.diagnostic import het_breuschpagan
 from statsmodels.stats.stattools import jarque_bera
 
-from cltbook.report.analysis import PALETTE, ROLE_ORDER
+from cltbook.report.analysis import ROLE_ORDER
+from cltbook.report.style import GROUP_COLOURS, GROUP_LABELS, PALETTE
 
 Response = Literal["standardised", "ratio_to_anchor"]
 RESPONSES: tuple[str, ...] = ("standardised", "ratio_to_anchor")
@@ -691,17 +692,23 @@ def plot_marginal_effects(
     col: str | None = None,
 ) -> plt.Figure:
     """Lines with shaded intervals from :func:`marginal_effect_of_n`: one colour per ``hue``
-    level, one panel per ``col`` level; ``response`` (the formula's response) labels the y-axis."""
+    level, one panel per ``col`` level; ``response`` (the formula's response) labels the y-axis.
+    Language roles take the label and colour they have in every figure of the book."""
     panels = list(effects[col].drop_duplicates()) if col else [None]
     levels = list(effects[hue].drop_duplicates())
-    colours = dict(zip(levels, sns.color_palette(PALETTE, len(levels)), strict=True))
+    if hue == "role":
+        colours = {level: GROUP_COLOURS[level] for level in levels}
+        names = {level: GROUP_LABELS[level] for level in levels}
+    else:
+        colours = dict(zip(levels, sns.color_palette(PALETTE, len(levels)), strict=True))
+        names = {level: str(level) for level in levels}
     figure, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.6), sharey=True, squeeze=False)
     for ax, panel in zip(axes[0], panels, strict=True):
         rows = effects if panel is None else effects[effects[col] == panel]
         for level_name in levels:
             line = rows[rows[hue] == level_name].sort_values("n_per_language")
             colour = colours[level_name]
-            ax.plot(line["n_per_language"], line["estimate"], color=colour, label=str(level_name))
+            ax.plot(line["n_per_language"], line["estimate"], color=colour, label=names[level_name])
             ax.fill_between(line["n_per_language"], line["ci_low"], line["ci_high"], color=colour, alpha=0.2)
         _log1p_axis(ax)
         ax.set_xlim(0, effects["n_per_language"].max())  # autoscale margins would reach n < 0

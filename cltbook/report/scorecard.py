@@ -25,6 +25,7 @@ from cltbook.languages import PAPER_UNSEEN
 from cltbook.report import analysis, calibration
 from cltbook.report.estimate import Estimate, fmt
 from cltbook.report.metrics import bootstrap_ci
+from cltbook.report.style import ABSENT, FAILS, HOLDS, OPEN, verdicts_styled
 
 N_BOOT = 2000  # bootstrap replicates per interval
 PAPER_TASKS = ("math_reasoning", "summarization", "instruction_following")  # the paper's three, in its order
@@ -363,6 +364,16 @@ def guideline_verdict(estimate: Estimate, needs: str) -> str:
     return "supported" if on_needed_side else "contradicted"
 
 
+# The colour of each verdict of guideline_verdict wherever the book shows it.
+GUIDELINE_VERDICT_COLOURS = {
+    "supported": HOLDS,
+    "contradicted": FAILS,
+    "not shown (interval includes 0)": OPEN,
+    "not contradicted (interval includes 0)": OPEN,
+    "no evidence": ABSENT,
+}
+
+
 def guidelines_table(contrasts: pd.DataFrame) -> pd.DataFrame:
     """The guidelines chapter's table of :func:`guideline_contrasts`: per row its guideline,
     advice, task and evidence, the estimate with its 95% interval (or why it has none) as text, and
@@ -384,6 +395,7 @@ def guidelines_table(contrasts: pd.DataFrame) -> pd.DataFrame:
 
 AGREE, DISAGREE, NOT_IDENTIFIABLE = "agree", "disagree", "not identifiable"
 VERDICTS = (AGREE, DISAGREE, NOT_IDENTIFIABLE)
+VERDICT_COLOURS = dict(zip(VERDICTS, (HOLDS, FAILS, OPEN), strict=True))
 DIRECTIONS = ("above", "below", "zero")
 
 
@@ -517,6 +529,37 @@ def _combined(verdicts: list[str]) -> str:
     return AGREE if verdicts and all(verdict == AGREE for verdict in verdicts) else NOT_IDENTIFIABLE
 
 
+CLAIM_ESTIMATE_COLUMNS = ("claim", "says", "task", "value", "low", "high", "estimate", "verdict", "reason")
+
+
+def claim_estimates(contrasts: pd.DataFrame) -> pd.DataFrame:
+    """The world's estimate for each claim of :data:`CLAIM_TESTS` and each task it covers, with the
+    verdict of :func:`contrast_verdict`: one row per claim and task, claims in order.
+
+    ``contrasts`` is :func:`guideline_contrasts`'s frame. Columns: :data:`CLAIM_ESTIMATE_COLUMNS`,
+    where ``value``, ``low`` and ``high`` are the contrast's (NaN without an interval), ``estimate``
+    is it in words (empty where the study has no contrast for the task), and ``reason`` says why the
+    verdict. A claim no contrast can test has one row, with an empty ``task``.
+    """
+    missing = set(CONTRAST_COLUMNS) - set(contrasts.columns)
+    if missing:
+        raise ValueError(f"contrasts lack columns {sorted(missing)} (see guideline_contrasts)")
+    rows = []
+    for number, test in sorted(CLAIM_TESTS.items()):
+        claim = {"claim": number, "says": test.claim}
+        if test.advice is None:
+            rows.append({**claim, "task": "", "estimate": "", "verdict": NOT_IDENTIFIABLE, "reason": test.reason})
+            continue
+        tested = contrasts[contrasts["advice"] == test.advice].set_index("task")
+        for task in test.tasks:
+            contrast = tested.loc[task] if task in tested.index else None
+            verdict, why = contrast_verdict(contrast, test.direction)
+            interval = {} if contrast is None else {column: contrast[column] for column in ("value", "low", "high")}
+            estimate = "" if contrast is None else fmt(row_estimate(contrast))
+            rows.append({**claim, "task": task, **interval, "estimate": estimate, "verdict": verdict, "reason": why})
+    return pd.DataFrame(rows, columns=list(CLAIM_ESTIMATE_COLUMNS))
+
+
 def scorecard(contrasts: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
     """One row per claim of the paper: its evidence in the paper's tables and in the world.
 
@@ -525,19 +568,18 @@ def scorecard(contrasts: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
     ``paper_verdict`` and ``paper_evidence`` (the claims audit's verdict and computed parts),
     ``world_contrast`` (the advice tested, or "none"), ``world_estimate`` (per task, with its 95%
     interval or the reason for none), ``verdict`` (:data:`VERDICTS`) and ``reason``. Per task the
-    verdict follows :func:`contrast_verdict`; a claim covering several tasks disagrees when any task
-    disagrees, agrees when every task agrees, and is otherwise not identifiable.
+    verdict is that of :func:`claim_estimates`; a claim covering several tasks disagrees when any
+    task disagrees, agrees when every task agrees, and is otherwise not identifiable.
     """
-    missing = set(CONTRAST_COLUMNS) - set(contrasts.columns)
-    if missing:
-        raise ValueError(f"contrasts lack columns {sorted(missing)} (see guideline_contrasts)")
     if sorted(claims["claim"]) != sorted(CLAIM_TESTS):
         raise ValueError(
             f"claims {sorted(claims['claim'])} do not match the claims mapped in CLAIM_TESTS {sorted(CLAIM_TESTS)}"
         )
+    per_task = claim_estimates(contrasts)
     rows = []
     for _, claim in claims.sort_values("claim").iterrows():
         test = CLAIM_TESTS[claim["claim"]]
+        tasks = per_task[per_task["claim"] == claim["claim"]]
         row = {
             "claim": claim["claim"],
             "says": test.claim,
@@ -555,28 +597,17 @@ def scorecard(contrasts: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
                 }
             )
             continue
-        tested = contrasts[contrasts["advice"] == test.advice].set_index("task")
-        estimates, verdicts, reasons = [], [], []
-        for task in test.tasks:
-            contrast = tested.loc[task] if task in tested.index else None
-            verdict, why = contrast_verdict(contrast, test.direction)
-            verdicts.append(verdict)
-            reasons.append(f"{task}: {verdict} ({why})")
-            if contrast is not None:
-                estimates.append(f"{task}: {fmt(row_estimate(contrast))}")
+        estimates = [f"{r.task}: {r.estimate}" for r in tasks.itertuples() if r.estimate]
         rows.append(
             {
                 **row,
                 "world_contrast": f"{test.advice} ({test.reason})",
                 "world_estimate": "; ".join(estimates) or "none",
-                "verdict": _combined(verdicts),
-                "reason": "; ".join(reasons),
+                "verdict": _combined(list(tasks["verdict"])),
+                "reason": "; ".join(f"{r.task}: {r.verdict} ({r.reason})" for r in tasks.itertuples()),
             }
         )
     return pd.DataFrame(rows)
-
-
-VERDICT_COLOURS = dict(zip(VERDICTS, ["#cfe8d8", "#f6cfd6", "#dde3ec"]))
 
 
 def verdict_counts(card: pd.DataFrame) -> str:
@@ -588,8 +619,4 @@ def styled(card: pd.DataFrame):
     """A :func:`scorecard` frame (or a selection of its columns) as the book shows it: the paper's
     evidence one part per line, the verdict coloured."""
     card = card.assign(paper_evidence=card["paper_evidence"].str.replace(" | ", "\n", regex=False))
-    return (
-        card.style.hide(axis="index")
-        .map(lambda verdict: f"background-color: {VERDICT_COLOURS[verdict]}", subset=["verdict"])
-        .set_properties(**{"text-align": "left", "white-space": "pre-line", "vertical-align": "top"})
-    )
+    return verdicts_styled(card, VERDICT_COLOURS)
