@@ -43,6 +43,20 @@ def test_tiny_cpu_run_reports_throughput_memory_and_mfu(tmp_path):
     assert record["unsloth"]["status"].startswith("not tried")
 
 
+def test_the_trainer_backend_is_measured_on_the_same_steps(tmp_path):
+    out = tmp_path / "check.json"
+    done = gpu_check("--device", "cpu", "--tiny", "--backend", "trainer", "--json", str(out), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "via the trainer backend" in done.stdout
+    record = json.loads(out.read_text())
+    run, settings = record["runs"]["trainer"], record["settings"]
+    assert set(record["runs"]) == {"trainer"}
+    assert run["tokens_per_step"] == settings["batch_size"] * settings["seq_len"]
+    assert run["tokens_per_second"] > 0 and run["mfu"] > 0
+    assert len(run["step_seconds"]["all"]) == settings["steps"]
+    assert record["unsloth"]["status"].startswith("not tried")
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_cuda_without_a_gpu_fails_with_a_clear_message(tmp_path):
     done = gpu_check("--device", "cuda", "--tiny", cwd=tmp_path)

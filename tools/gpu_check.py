@@ -8,9 +8,11 @@ project's own `cltbook.pipeline.train.finetune`, a matrix-product benchmark on t
 
     python -m tools.gpu_check [--device cuda|cpu] [--tiny] [--method full|lora]
                                 [--seq-len N] [--batch-size N] [--steps N] [--warmup-steps N]
-                                [--backend torch|unsloth] [--json PATH]
+                                [--backend torch|trainer|unsloth] [--json PATH]
 
-With CUDA and unsloth installed, the same measurement is repeated with `backend: unsloth` in a
+`--backend trainer` measures the same steps through transformers' Trainer
+(`cltbook.pipeline.hf_trainer.finetune`) instead of the plain loop.
+With CUDA and unsloth installed, the torch measurement is repeated with `backend: unsloth` in a
 child process: unsloth patches transformers when imported, so it must be imported first and must
 not leak into the torch-backend numbers.
 
@@ -115,9 +117,10 @@ def parse_args(argv: list[str] | None = None) -> tuple[CheckSettings, Path | Non
     parser.add_argument("--method", choices=("full", "lora"), default="full")
     parser.add_argument(
         "--backend",
-        choices=("torch", "unsloth"),
+        choices=("torch", "trainer", "unsloth"),
         default="torch",
-        help="torch also runs unsloth in a child process where it can; unsloth runs it alone",
+        help="torch: the plain loop, and unsloth in a child process where it can; trainer: transformers' "
+        "Trainer; unsloth runs it alone",
     )
     parser.add_argument("--seq-len", type=int, help="tokens per sequence (default 1024; tiny 64)")
     parser.add_argument("--batch-size", type=int, help="sequences per step (default 8; tiny 4)")
@@ -262,11 +265,14 @@ def peak_memory(device: str) -> dict[str, Any]:
 
 
 def measure_training(model, tokenizer, settings: CheckSettings) -> dict[str, Any]:
-    """Warm-up then timed optimizer steps through `cltbook.pipeline.train.finetune`: the exact loop the
-    project trains with (completion loss, AdamW, gradient clipping, its per-step loss read-back)."""
+    """Warm-up then timed optimizer steps through the loop the project trains with (completion
+    loss, AdamW, gradient clipping, its per-step loss read-back): `cltbook.pipeline.train.finetune`,
+    or with `--backend trainer` `cltbook.pipeline.hf_trainer.finetune`."""
     from cltbook.config import TrainingConfig
+    from cltbook.pipeline import hf_trainer, train
     from cltbook.pipeline.models import parameter_counts
-    from cltbook.pipeline.train import finetune
+
+    finetune = hf_trainer.finetune if settings.backend == "trainer" else train.finetune
 
     total_steps = settings.warmup_steps + settings.steps
     config = TrainingConfig(
@@ -380,6 +386,8 @@ def environment(device: str) -> dict[str, Any]:
 
 def unsloth_in_child(settings: CheckSettings, deadline: float) -> dict[str, Any]:
     """The same measurement with backend unsloth, or why there is none."""
+    if settings.backend != "torch":
+        return {"status": f"not tried: compared with the torch backend, not {settings.backend}"}
     if settings.device != "cuda":
         return {"status": "not tried: unsloth needs CUDA"}
     if importlib.util.find_spec("unsloth") is None:
@@ -466,7 +474,7 @@ def summarise(record: dict[str, Any]) -> str:
         f"hidden {shape['hidden_size']}, {shape['num_hidden_layers']} layers, {shape['num_attention_heads']} heads "
         f"({shape['num_key_value_heads']} KV), FFN {shape['intermediate_size']}, vocab {shape['vocab_size']}, "
         f"tied embeddings, {record['model']['dtype']}",
-        f"training           {settings['method']} fine-tuning via cltbook.pipeline.train.finetune, batch "
+        f"training           {settings['method']} fine-tuning via the {settings['backend']} backend, batch "
         f"{settings['batch_size']} x {settings['seq_len']} tokens (half prompt, loss on the answer half), "
         f"{settings['warmup_steps']} warm-up + {settings['steps']} timed steps",
         "",
@@ -523,7 +531,7 @@ def main(argv: list[str] | None = None) -> int:
     tokenizer = id_tokenizer(model_shape(settings)["vocab_size"])
     model = random_model(settings, tokenizer)
     print("gpu_check: model built; training ...", flush=True)
-    torch_run = measure_training(model, tokenizer, settings)
+    measured = measure_training(model, tokenizer, settings)
     del model
     if settings.device == "cuda":
         torch.cuda.empty_cache()
@@ -534,7 +542,7 @@ def main(argv: list[str] | None = None) -> int:
     best = max(rates.values())
 
     unsloth = unsloth_in_child(settings, deadline=STARTED + GPU_BUDGET_SECONDS - SUMMARY_MARGIN_SECONDS)
-    runs = {"torch": torch_run, **({"unsloth": unsloth["run"]} if "run" in unsloth else {})}
+    runs = {settings.backend: measured, **({"unsloth": unsloth["run"]} if "run" in unsloth else {})}
     vendor = VENDOR_PEAK_FLOPS if settings.device == "cuda" else None
     for run in runs.values():
         run["mfu"] = run["achieved_flops"] / best
