@@ -14,6 +14,7 @@ from conftest import ROOT
 from cltbook import cli
 from cltbook.config import _merged, base_model_key, load_study
 from cltbook.report import lab
+from cltbook.report.calibration import language_blind
 from cltbook.sweep.badinput import MICRO
 from cltbook.sweep.study import collect_study, run_study
 
@@ -128,6 +129,10 @@ def test_the_smallest_exercise_runs_on_the_micro_model_and_its_answer_is_compute
     shown_scores, shown_differences = lab.answer_tables(table)
     assert list(shown_scores.columns) == [label for label, _ in exercise.groups]
     assert len(shown_differences) == len(exercise.comparisons)
+    # the same answer whatever language the answers are in: the gap is answers in another language
+    blind = lab.estimates(SMALLEST, tmp_path, n_boot=200, blind=True)
+    assert list(blind["metric"].unique()) == [language_blind(task) for task in blind["task"].unique()]
+    assert blind[["kind", "arm", "minus", "task", "group"]].equals(table[["kind", "arm", "minus", "task", "group"]])
     assert lab.pending_text(SMALLEST, tmp_path) is None
     assert "95% interval" in lab.answer_caption(table)
     assert all("95% CI" in cell for cell in shown_scores.to_numpy().ravel())

@@ -23,7 +23,7 @@ from cltbook.config import RunConfig, StudyConfig, load_study
 from cltbook.languages import PAPER_SEEN, PAPER_UNSEEN
 from cltbook.report.analysis import difference_estimate, group_estimate
 from cltbook.report.book import show_table
-from cltbook.report.calibration import headline
+from cltbook.report.calibration import headline, language_blind
 from cltbook.report.estimate import Estimate, fmt
 from cltbook.sweep.runner import project_root
 
@@ -128,10 +128,11 @@ def missing_arms(name: str, root: Path | None = None) -> list[str]:
     return [arm for arm, config in arms(study).items() if config.run_id not in done]
 
 
-def estimates(name: str, root: Path | None = None, n_boot: int = N_BOOT) -> pd.DataFrame:
+def estimates(name: str, root: Path | None = None, n_boot: int = N_BOOT, blind: bool = False) -> pd.DataFrame:
     """The answer of exercise ``name`` from its collected results: one row per arm, task and group
     (``kind`` "score") and per comparison, task and group (``kind`` "difference": arm minus
-    ``minus``), on the task's headline metric, with its 95% interval over evaluation items.
+    ``minus``), on the task's headline metric (with ``blind``, its twin that ignores the answer's
+    language), with its 95% interval over evaluation items.
 
     Columns: kind, arm, minus, task, metric, group, languages, items, value, low, high. Raises
     when a run of the exercise has no collected predictions (see :func:`missing_arms`)."""
@@ -145,6 +146,7 @@ def estimates(name: str, root: Path | None = None, n_boot: int = N_BOOT) -> pd.D
             f"{study.name}: no collected results for {', '.join(missing)}; run: {'; '.join(commands(name))}"
         )
     predictions = _predictions(study, root)
+    metric_of = language_blind if blind else headline
     rows = []
 
     def add(kind: str, arm: str, minus: str, task: str, group: str, languages, estimate: Estimate, items: int) -> None:
@@ -154,7 +156,7 @@ def estimates(name: str, root: Path | None = None, n_boot: int = N_BOOT) -> pd.D
                 "arm": arm,
                 "minus": minus,
                 "task": task,
-                "metric": headline(task),
+                "metric": metric_of(task),
                 "group": group,
                 "languages": ",".join(languages),
                 "items": items,
@@ -167,14 +169,14 @@ def estimates(name: str, root: Path | None = None, n_boot: int = N_BOOT) -> pd.D
     for arm, config in configs.items():
         for task in config.tasks:
             for group, languages in exercise.groups:
-                estimate = group_estimate(predictions, [config.run_id], task, headline(task), languages, n_boot=n_boot)
+                estimate = group_estimate(predictions, [config.run_id], task, metric_of(task), languages, n_boot=n_boot)
                 add("score", arm, "", task, group, languages, estimate, config.evaluation.items_per_language)
     for arm, minus in exercise.comparisons:
         a, b = configs[arm], configs[minus]
         for task in [t for t in a.tasks if t in b.tasks]:
             for group, languages in exercise.groups:
                 estimate = difference_estimate(
-                    predictions, [a.run_id], [b.run_id], task, headline(task), languages, n_boot=n_boot
+                    predictions, [a.run_id], [b.run_id], task, metric_of(task), languages, n_boot=n_boot
                 )
                 items = min(a.evaluation.items_per_language, b.evaluation.items_per_language)
                 add("difference", arm, minus, task, group, languages, estimate, items)
@@ -257,12 +259,12 @@ def pending_text(name: str, root: Path | None = None) -> str | None:
 
 
 def answer_caption(table: pd.DataFrame) -> str:
-    """What the answer's numbers are (markdown), for :func:`estimates`' table."""
+    """What the numbers of :func:`estimates`' table are (markdown)."""
     metrics = ", ".join(f"`{m}` ({t.replace('_', ' ')})" for t, m in dict(zip(table["task"], table["metric"])).items())
     return (
-        f"Headline score {metrics}, 0 to 1: the mean over each group's languages and "
-        f"{table['items'].min()} items per language, with a 95% interval over items. One seed per run: "
-        "the interval leaves out fine-tuning noise, so read a small difference as not shown."
+        f"{metrics}, 0 to 1: the mean over each group's languages and {table['items'].min()} items per "
+        "language, with a 95% interval over items. One seed per run: the interval leaves out "
+        "fine-tuning noise, so read a small difference as not shown."
     )
 
 
@@ -274,8 +276,10 @@ def show_answer(name: str, root: Path | None = None) -> None:
     if pending:
         display(Markdown(pending))
         return
-    table = estimates(name, root)
-    scores, differences = answer_tables(table)
-    display(Markdown(answer_caption(table)))
-    show_table(scores, f"lab-{name}-scores")
-    show_table(differences, f"lab-{name}-differences")
+    for blind, heading in ((False, "Headline score"), (True, "The same, whatever language the answer is in")):
+        table = estimates(name, root, blind=blind)
+        scores, differences = answer_tables(table)
+        display(Markdown(f"**{heading}**: {answer_caption(table)}"))
+        suffix = "-any-language" if blind else ""
+        show_table(scores, f"lab-{name}-scores{suffix}")
+        show_table(differences, f"lab-{name}-differences{suffix}")
