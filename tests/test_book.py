@@ -451,4 +451,8 @@ def test_the_results_stamp_changes_with_the_results_the_package_code_and_the_mea
     assert fourth != third
     (tmp_path / "book" / "data").mkdir(parents=True)
     (tmp_path / "book" / "data" / "world_ablation.csv").write_text("a\n")
-    assert book_module._stamp("demo", tmp_path) != fourth
+    fifth = book_module._stamp("demo", tmp_path)
+    assert fifth != fourth
+    (tmp_path / "results" / "lab-script").mkdir()  # a lab exercise's results, whatever the study
+    (tmp_path / "results" / "lab-script" / "predictions.parquet").write_bytes(b"one")
+    assert book_module._stamp("demo", tmp_path) != fifth

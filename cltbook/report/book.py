@@ -173,9 +173,12 @@ def _stamp(study: str, root: Path) -> str:
     package = Path(__file__).parent
     for path in sorted(package.rglob("*.py")):
         code.update(str(path.relative_to(package)).encode() + path.read_bytes())
-    # Measurements the bench scripts write (benchmarks, the ablation, the world at GPU scale)
+    # Measurements the bench scripts write (benchmarks, the ablation, the world at GPU scale, the
+    # lab's times) and the lab exercises' results (results/lab-*/), which the lab page reads
+    # whatever study the book shows
     measured = hashlib.sha256()
-    for path in sorted([*(root / "bench").glob("*.json"), *(root / "book" / "data").glob("*")]):
+    lab_results = (root / "results").glob("lab-*/*.parquet")
+    for path in sorted([*(root / "bench").glob("*.json"), *(root / "book" / "data").glob("*"), *lab_results]):
         if path.is_file():
             measured.update(str(path.relative_to(root)).encode() + path.read_bytes())
     return json.dumps(
