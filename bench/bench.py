@@ -31,7 +31,7 @@ from cltbook.config import run_config  # noqa: E402
 from cltbook.data import mixture as task_data  # noqa: E402
 from cltbook.pipeline.evaluate import generate  # noqa: E402
 from cltbook.pipeline.models import load_base_model, parameter_counts  # noqa: E402
-from cltbook.pipeline.train import collate, encode_example, finetune  # noqa: E402
+from cltbook.pipeline.train import batch_order, collate, encode_example, finetune  # noqa: E402
 
 PLAIN_LOOP = '''
 def plain_loop(model, batches, lr, steps):
@@ -100,16 +100,10 @@ def main() -> None:
     initial = {k: v.clone() for k, v in model.state_dict().items()}
     mixture = task_data.build_mixture(config)
 
-    # the same batches both ways: finetune's own seeded order, reproduced
-    generator = torch.Generator().manual_seed(0)
+    # the same batches both ways: finetune's own seeded order
     encoded = [encode_example(tokenizer, ex) for ex in mixture.train]
-    order = []
-    batches = []
-    for _ in range(steps):
-        if len(order) < config.training.batch_size:
-            order.extend(torch.randperm(len(encoded), generator=generator).tolist())
-        picked, order = order[: config.training.batch_size], order[config.training.batch_size :]
-        batches.append(collate([encoded[i] for i in picked], tokenizer.pad_token_id))
+    order = batch_order(len(encoded), config.training.batch_size, seed=0)
+    batches = [collate([encoded[i] for i in next(order)], tokenizer.pad_token_id) for _ in range(steps)]
     tokens = sum(int(b["attention_mask"].sum()) for b in batches)
 
     timings = {"cltbook": [], "plain": []}

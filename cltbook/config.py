@@ -43,6 +43,8 @@ MIXTURE_DESIGNS = ("augmentation", "substitution", "none")
 CHECKPOINT_SELECTION = ("best_validation", "last")
 PROMPT_FORMATS = ("plain", "chat")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
+# How attention is computed (transformers' attn_implementation); auto: the library's choice (sdpa).
+ATTENTION = ("auto", "eager", "sdpa", "flash_attention_2")
 TRAINING_METHODS = ("full", "lora")
 BACKENDS = ("torch", "trainer", "unsloth")
 SHARDING_STRATEGIES = ("none", "fsdp")
@@ -155,6 +157,11 @@ class BaseModelConfig:
     prompt_format: str = "plain"
     # auto: bfloat16 on a GPU, float32 on the CPU.
     dtype: str = "auto"
+    # auto, eager, sdpa or flash_attention_2 (a CUDA GPU and the flash-attn package): the kernel,
+    # not the computation (the same to float rounding), so it is not part of the run's id.
+    # flash_attention_2 is what makes training.packing pay off: its variable-length kernel skips
+    # the positions that padding would have filled.
+    attention: str = "auto"
     trust_remote_code: bool = False
     size: str = "small"
     pretrain_steps: int = 1000
@@ -686,6 +693,7 @@ def validate(config: RunConfig) -> RunConfig:
     _require(bool(model.source.strip()), "base_model.source", "must be 'world' or a model folder or hub id")
     _choice(model.prompt_format, PROMPT_FORMATS, "base_model.prompt_format")
     _choice(model.dtype, DTYPES, "base_model.dtype")
+    _choice(model.attention, ATTENTION, "base_model.attention")
 
     mixture = config.mixture
     _require(
@@ -868,6 +876,7 @@ def semantic_dict(config: RunConfig) -> dict[str, Any]:
         data.pop(key)
     data["training"].pop("distributed")  # how the batch is spread, not what it holds
     data["training"].pop("packing")  # how the batch is laid out, not what it holds
+    data["base_model"].pop("attention")  # which kernel computes attention, not what it computes
     return data
 
 

@@ -11,7 +11,7 @@ from conftest import random_llama
 from cltbook.config import ConfigError, DistributedConfig, TrainingConfig, run_config
 from cltbook.example import Example
 from cltbook.pipeline import hf_trainer, launch, train
-from cltbook.pipeline.models import train_tokenizer
+from cltbook.pipeline.models import load_model, train_tokenizer
 from cltbook.pipeline.train import IGNORE_INDEX, collate, encode_example
 
 TEXTS = ["Question: 12 + 3?\nAnswer: 12 + 3 = 15. The answer is 15.", "Pregunta: 4 + 1?"] * 20
@@ -174,3 +174,21 @@ def test_packing_and_accumulation_do_not_change_the_run_id():
     plain = run_config({})
     laid_out = run_config({"training": {"backend": "trainer", "packing": True, "distributed": {"accumulation": 2}}})
     assert run_config({"training": {"backend": "trainer"}}).run_id == laid_out.run_id != plain.run_id
+
+
+def test_the_attention_kernel_is_chosen_at_load_and_not_part_of_the_run_id(tok, tmp_path):
+    random_llama(tok, layers=2).save_pretrained(tmp_path)
+    tok.save_pretrained(tmp_path)
+    for kernel in ("eager", "sdpa"):
+        model, _ = load_model(tmp_path, attention=kernel)
+        assert model.config._attn_implementation == kernel
+    assert run_config({"base_model": {"attention": "eager"}}).run_id == run_config({}).run_id
+    with pytest.raises(ConfigError, match="flash") as error:
+        run_config({"base_model": {"attention": "flash"}})
+    assert error.value.path == "base_model.attention"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the refusal is for CPU-only machines")
+def test_flash_attention_without_a_gpu_is_refused_before_the_weights_load(tmp_path):
+    with pytest.raises(RuntimeError, match="base_model.attention: 'flash_attention_2' needs a CUDA GPU"):
+        load_model(tmp_path / "not-even-there", attention="flash_attention_2")

@@ -218,7 +218,7 @@ def _torch_dtype(name: str) -> torch.dtype:
 
 
 def load_model(
-    folder: str | Path, dtype: str = "auto", trust_remote_code: bool = False
+    folder: str | Path, dtype: str = "auto", trust_remote_code: bool = False, attention: str = "auto"
 ) -> tuple[torch.nn.Module, PreTrainedTokenizerFast]:
     """Any causal LM (local folder or hub id) with safetensors weights, and its tokenizer.
 
@@ -226,10 +226,19 @@ def load_model(
     """
     from transformers import AutoTokenizer
 
+    if attention == "flash_attention_2" and not torch.cuda.is_available():  # before reading weights
+        raise RuntimeError(
+            "base_model.attention: 'flash_attention_2' needs a CUDA GPU (and the flash-attn package); "
+            "none is visible: use auto or sdpa"
+        )
     source = str(folder)
     try:
         model = AutoModelForCausalLM.from_pretrained(
-            source, use_safetensors=True, dtype=_torch_dtype(dtype), trust_remote_code=trust_remote_code
+            source,
+            use_safetensors=True,
+            dtype=_torch_dtype(dtype),
+            trust_remote_code=trust_remote_code,
+            attn_implementation=None if attention == "auto" else attention,
         )
     except (OSError, ValueError) as err:
         raise OSError(f"cannot load a causal LM with safetensors weights from {source!r}: {err}") from err
@@ -281,7 +290,9 @@ def load_base_model(
     if config.training.backend == "unsloth":
         model, tokenizer = load_with_unsloth(source, spec, config.training)
     else:
-        model, tokenizer = load_model(source, dtype=spec.dtype, trust_remote_code=spec.trust_remote_code)
+        model, tokenizer = load_model(
+            source, dtype=spec.dtype, trust_remote_code=spec.trust_remote_code, attention=spec.attention
+        )
     info["parameters"] = parameter_counts(model)
     return model, tokenizer, info
 

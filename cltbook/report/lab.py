@@ -20,11 +20,11 @@ from pathlib import Path
 import pandas as pd
 
 from cltbook.config import RunConfig, StudyConfig, load_study
-from cltbook.languages import PAPER_SEEN, PAPER_UNSEEN
-from cltbook.report.analysis import difference_estimate, group_estimate
+from cltbook.report.analysis import LANGUAGE_GROUPS, difference_estimate, group_estimate
 from cltbook.report.book import show_table
 from cltbook.report.calibration import headline, language_blind
 from cltbook.report.estimate import Estimate, fmt
+from cltbook.report.style import GROUP_LABELS
 from cltbook.sweep.runner import project_root
 
 LAB = Path("studies") / "lab"
@@ -33,9 +33,8 @@ TIME_COLUMNS = ("exercise", "runs", "workers", "cores", "seconds", "base_models_
 WORKERS = 2  # what the page's commands use and the measurement assumes: a 2-core laptop
 N_BOOT = 1000
 
-ENGLISH = ("English", ("en",))
-SEEN = ("seen (es, fr, ja, zh)", PAPER_SEEN)
-UNSEEN = ("unseen (ar, ko, pt)", PAPER_UNSEEN)
+# the book's own labels of the paper's language groups (cltbook.report.style)
+ENGLISH, SEEN, UNSEEN = ((GROUP_LABELS[group], LANGUAGE_GROUPS[group]) for group in ("anchor", "seen", "unseen"))
 
 
 @dataclass(frozen=True)
