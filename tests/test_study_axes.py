@@ -1,22 +1,12 @@
 """The axes chapter's contrasts (scale, multi-task, script, noise floor) on a small synthetic
 study, and their forest plot."""
 
-import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
-from test_figures import drawn
+from test_figures import HEADLINE, ITEMS, close_figures, drawn  # noqa: F401  (close_figures: autouse)
 
 from cltbook.languages import PAPER_SEEN, PAPER_UNSEEN
 from cltbook.report import study_axes, style
-
-HEADLINE = "accuracy_strict_switch_aware"  # calibration.headline("math_reasoning")
-ITEMS = 20
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
 
 
 def synthetic_axes_study():
