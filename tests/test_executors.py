@@ -88,8 +88,10 @@ def test_ready_runs_go_largest_first():
     assert sorted(c.run_id for c in ordered) == sorted(c.run_id for c in configs)
     costs = [relative_cost(c) for c in ordered]
     assert costs == sorted(costs, reverse=True)
-    assert (ordered[0].base_model.size, len(ordered[0].tasks)) == ("small", 3)
-    assert (ordered[-1].base_model.size, len(ordered[-1].tasks)) == ("tiny", 1)
+    # the 1000-step over-training run first, then the three-task runs; a tiny base model last
+    assert (ordered[0].base_model.size, ordered[0].training.max_steps) == ("small", 1000)
+    assert {len(c.tasks) for c in ordered[1:3]} == {3} and ordered[1].base_model.size == "small"
+    assert (ordered[-1].base_model.size, ordered[-1].mixture.design) == ("tiny", "none")
 
 
 class Recorder:
