@@ -42,6 +42,7 @@ from cltbook.pipeline.train import (
     batch_order,
     collate,
     encode_example,
+    loss_target_met,
     validation_loss,
 )
 
@@ -120,9 +121,7 @@ class _Steps(TrainerCallback):
         self.losses.append(logs["loss"])
         if self.progress is not None and state.is_world_process_zero:
             self.progress(state.global_step, self.config.max_steps, logs["loss"])
-        last_pass = self.losses[-self.steps_per_pass :]
-        target = self.config.stop_at_train_loss
-        met = target is not None and len(last_pass) == self.steps_per_pass and sum(last_pass) / len(last_pass) < target
+        met = loss_target_met(self.losses, self.steps_per_pass, self.config.stop_at_train_loss)
         if met or state.global_step == self.config.max_steps:
             control.should_evaluate = True
             control.should_save = self.config.select_checkpoint == "best_validation"
@@ -235,7 +234,7 @@ def finetune(
         finally:
             if bars:
                 transformers_logging.enable_progress_bar()
-        best_step = _best_step(trainer, steps, config)
+        best_step = _best_step(trainer, config)
     done = trainer.state.global_step
     consumed = sequence[: done * config.batch_size]
     tokens = sum(len(ids) for ids, _ in consumed)
@@ -261,7 +260,7 @@ def finetune(
     return result
 
 
-def _best_step(trainer: Trainer, steps: _Steps, config: TrainingConfig) -> int:
+def _best_step(trainer: Trainer, config: TrainingConfig) -> int:
     """The step whose weights the model now holds."""
     if config.select_checkpoint != "best_validation":
         return trainer.state.global_step

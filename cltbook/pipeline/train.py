@@ -116,6 +116,13 @@ def batch_order(n_examples: int, batch_size: int, seed: int) -> Iterator[list[in
         yield picked
 
 
+def loss_target_met(losses: Sequence[float], steps_per_pass: int, target: float | None) -> bool:
+    """Whether the mean training loss over the last pass through the data is below ``target``
+    (``stop_at_train_loss``; None: never). Both backends stop on this."""
+    last_pass = losses[-steps_per_pass:]
+    return target is not None and len(last_pass) == steps_per_pass and sum(last_pass) / steps_per_pass < target
+
+
 def completion_count(batch: dict[str, torch.Tensor]) -> int:
     """Completion tokens a batch is scored on (the labels that some position predicts)."""
     return int((batch["labels"][:, 1:] != IGNORE_INDEX).sum())
@@ -226,12 +233,7 @@ def finetune(
         result.tokens += n_tokens
         result.completion_tokens += n_completion
         result.train_losses.append(loss)
-        last_pass = result.train_losses[-steps_per_pass:]
-        target_met = (
-            config.stop_at_train_loss is not None
-            and len(last_pass) == steps_per_pass
-            and sum(last_pass) / steps_per_pass < config.stop_at_train_loss
-        )
+        target_met = loss_target_met(result.train_losses, steps_per_pass, config.stop_at_train_loss)
         if step % config.eval_every == 0 or step == config.max_steps or target_met:
             val = validation_loss(model, encoded_validation, pad_id, batch_size=64)
             result.validation.append({"step": step, "loss": val})
